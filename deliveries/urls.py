@@ -1,0 +1,9 @@
+from django.urls import path
+
+from deliveries import views
+
+urlpatterns = [
+    path("deliveries", views.DeliveryListView.as_view(), name="deliveries"),
+    path("deliveries/stats", views.DeliveryStatsView.as_view(), name="delivery-stats"),
+    path("deliveries/<int:delivery_id>", views.DeliveryDetailView.as_view(), name="delivery-detail"),
+]

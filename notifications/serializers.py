@@ -1,0 +1,225 @@
+"""Validation of what clients send, and the camelCase shapes Relay answers with (API.md)."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers
+
+from deliveries.models import Delivery
+from notifications.models import CHANNELS, PRIORITY_CHOICES, Event, Subscriber
+from preferences.trace import decision_of
+
+EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+# An event type becomes a NATS subject token: dotted words, no wildcards or spaces.
+EVENT_TYPE_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know, so a typo is an error instead of a silent no-op."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class EventSerializer(StrictSerializer):
+    eventId = serializers.CharField(max_length=128, trim_whitespace=False)
+    eventType = serializers.CharField(max_length=200)
+    userId = serializers.CharField(max_length=128, required=False)
+    topic = serializers.CharField(max_length=128, required=False)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=CHANNELS), allow_empty=False, max_length=len(CHANNELS)
+    )
+    priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES], default="normal")
+    data = serializers.DictField(required=False, default=dict)
+    metadata = serializers.DictField(required=False, default=dict)
+    locale = serializers.CharField(max_length=16, required=False)
+    scheduledAt = serializers.DateTimeField(required=False)
+    expiresAt = serializers.DateTimeField(required=False)
+
+    def validate_eventId(self, value: str) -> str:
+        if not EVENT_ID_RE.match(value):
+            raise serializers.ValidationError(
+                "Use 1-128 visible ASCII characters (no spaces or control characters)."
+            )
+        return value
+
+    def validate_eventType(self, value: str) -> str:
+        if not EVENT_TYPE_RE.match(value):
+            raise serializers.ValidationError(
+                "Use letters, digits, '_' and '-', in dot-separated parts (e.g. user.signup)."
+            )
+        return value
+
+    def validate_channels(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each channel may appear only once.")
+        return value
+
+    def validate_locale(self, value: str) -> str:
+        if not LOCALE_RE.match(value):
+            raise serializers.ValidationError("Use a BCP 47 tag such as 'en' or 'de-AT'.")
+        return value
+
+    def validate_scheduledAt(self, value: Any) -> Any:
+        if value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_user, has_topic = "userId" in attrs, "topic" in attrs
+        if has_user == has_topic:
+            message = "Give exactly one of userId and topic."
+            raise serializers.ValidationError({"userId": [message], "topic": [message]})
+        scheduled, expires = attrs.get("scheduledAt"), attrs.get("expiresAt")
+        if expires is not None and expires <= (scheduled or timezone.now()):
+            raise serializers.ValidationError({"expiresAt": ["Must be after scheduledAt and in the future."]})
+        return attrs
+
+
+class EventBatchSerializer(StrictSerializer):
+    events = serializers.ListField(
+        child=serializers.DictField(),
+        allow_empty=False,
+        max_length=settings.RELAY_MAX_BATCH_EVENTS,
+    )
+
+
+class AcceptedSerializer(serializers.Serializer):
+    eventId = serializers.CharField()
+    status = serializers.CharField()
+    duplicate = serializers.BooleanField(required=False)
+
+
+def validate_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise serializers.ValidationError("Unknown IANA time zone, e.g. 'Europe/Vienna'.") from error
+    return value
+
+
+class SubscriberSerializer(StrictSerializer):
+    userId = serializers.CharField(source="user_id", read_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.RegexField(
+        r"^\+[1-9]\d{1,14}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Use E.164 format, e.g. +14155550123."},
+    )
+    timezone = serializers.CharField(required=False, validators=[validate_timezone])
+    locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    data = serializers.DictField(required=False)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def validate_locale(self, value: str) -> str:
+        if value and not LOCALE_RE.match(value):
+            raise serializers.ValidationError("Use a BCP 47 tag such as 'en' or 'de-AT'.")
+        return value
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    userId = serializers.CharField(source="notification.subscriber.user_id", read_only=True)
+    eventId = serializers.CharField(source="notification.event.event_id", read_only=True)
+    providerMessageId = serializers.CharField(source="provider_message_id")
+    notBefore = serializers.DateTimeField(source="not_before")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    sentAt = serializers.DateTimeField(source="sent_at")
+    deliveredAt = serializers.DateTimeField(source="delivered_at")
+    # The why-trace (preferences/trace.py): what routing decided, why and when.
+    decision = serializers.SerializerMethodField()
+    decisionReason = serializers.SerializerMethodField()
+    decidedAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "eventId",
+            "userId",
+            "channel",
+            "status",
+            "reason",
+            "attempts",
+            "provider",
+            "providerMessageId",
+            "notBefore",
+            "createdAt",
+            "updatedAt",
+            "sentAt",
+            "deliveredAt",
+            "decision",
+            "decisionReason",
+            "decidedAt",
+        ]
+        read_only_fields = fields
+
+    def get_decision(self, delivery: Delivery) -> str:
+        return decision_of(delivery)[0]
+
+    def get_decisionReason(self, delivery: Delivery) -> str:
+        return decision_of(delivery)[1]
+
+
+class EventDetailSerializer(serializers.ModelSerializer):
+    eventId = serializers.CharField(source="event_id")
+    eventType = serializers.CharField(source="event_type")
+    userId = serializers.CharField(source="user_id")
+    scheduledAt = serializers.DateTimeField(source="scheduled_at")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    acceptedAt = serializers.DateTimeField(source="accepted_at")
+    status = serializers.SerializerMethodField()
+    notifications = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "eventId",
+            "eventType",
+            "userId",
+            "topic",
+            "channels",
+            "priority",
+            "data",
+            "metadata",
+            "locale",
+            "scheduledAt",
+            "expiresAt",
+            "acceptedAt",
+            "status",
+            "notifications",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, event: Event) -> str:
+        return "processed"
+
+    def get_notifications(self, event: Event) -> list[dict[str, Any]]:
+        result = []
+        for notification in event.notifications.all():
+            deliveries = sorted(notification.deliveries.all(), key=lambda d: d.channel)
+            result.append(
+                {
+                    "id": notification.id,
+                    "userId": notification.subscriber.user_id,
+                    "createdAt": serializers.DateTimeField().to_representation(notification.created_at),
+                    "deliveries": DeliverySerializer(deliveries, many=True).data,
+                }
+            )
+        return result
+
+
+def subscriber_representation(subscriber: Subscriber) -> dict[str, Any]:
+    return dict(SubscriberSerializer(subscriber).data)

@@ -1,0 +1,15 @@
+"""What a stage gets besides its batch: the JetStream context and the subject names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+
+from pipeline.names import Names
+
+
+@dataclass
+class StageContext:
+    js: JetStreamContext
+    names: Names

@@ -1,0 +1,13 @@
+import asyncio
+
+from django.core.management.base import BaseCommand
+
+from pipeline.runner import ensure_streams
+
+
+class Command(BaseCommand):
+    help = "Create or update the JetStream streams and durable consumers (idempotent)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        asyncio.run(ensure_streams())
+        self.stdout.write("streams and consumers ready")

@@ -1,0 +1,20 @@
+import asyncio
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from pipeline.scheduler import serve_scheduler
+
+
+class Command(BaseCommand):
+    help = "Publish deferred and scheduled deliveries when due; expire overdue ones. Safe to run many."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="Stop as soon as nothing is due.")
+        parser.add_argument("--batch", type=int, default=None, help="Rows claimed per pass.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        totals = asyncio.run(serve_scheduler(once=options["once"], batch=options["batch"]))
+        self.stdout.write(
+            f"published={totals.published} expired={totals.expired} redispatched={totals.redispatched}"
+        )

@@ -1,0 +1,110 @@
+"""Prometheus metrics of the pipeline, shared by the web process and every consumer process.
+
+The objects live in the default registry of the process that increments them. The web
+process exposes that registry at ``GET /api/metrics``; a ``consume`` process has its own and
+exposes it on ``--metrics-port`` (see README, Observability). Several web workers share one
+view through ``PROMETHEUS_MULTIPROC_DIR`` (each gauge says how its values combine). Label
+values are bounded: channels, statuses, providers and stage names, never ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from deliveries.models import Delivery
+from pipeline.providers.base import ProviderResult
+
+log = structlog.get_logger(__name__)
+
+EVENTS_RECEIVED = Counter(
+    "events_received", "Events submitted to the API, by outcome (accepted, duplicate, ...).", ["outcome"]
+)
+EVENTS_PROCESSED = Counter("events_processed", "Event messages the ingest stage persisted and acked.")
+EVENTS_FAILED = Counter(
+    "events_failed",
+    "Pipeline messages that could not be processed, by stage and reason.",
+    ["stage", "reason"],
+)
+DELIVERIES = Counter(
+    "deliveries",
+    "Deliveries entering a status (route decisions, send outcomes; 'retrying' = transient failure).",
+    ["channel", "status"],
+)
+DELIVERY_DURATION = Histogram(
+    "delivery_duration_seconds",
+    "Duration of one provider call.",
+    ["channel", "provider"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+ACTIVE_WEBSOCKETS = Gauge(
+    "active_websocket_connections",
+    "Open, authenticated /ws/inbox/ connections.",
+    multiprocess_mode="livesum",
+)
+CIRCUIT_BREAKER_STATE = Gauge(
+    "circuit_breaker_state",
+    "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
+    ["provider"],
+    multiprocess_mode="max",
+)
+BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class SentOutcome(Protocol):
+    """What the deliver stage knows about one delivery after its provider calls."""
+
+    delivery: Delivery
+    results: list[ProviderResult]
+    retry_in: float | None
+
+
+def count_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """Count deliveries that just reached their current status."""
+    for delivery in deliveries:
+        DELIVERIES.labels(delivery.channel, delivery.status).inc()
+
+
+def record_deliver_batch(channel: str, sent: Sequence[SentOutcome], finished: Iterable[Delivery]) -> None:
+    """After the deliver stage commits a batch: call durations, new statuses, one line per delivery.
+
+    Sent deliveries log at debug level (one line per message is too much at volume);
+    retries and failures at warning, with the ids an operator needs to follow one up.
+    """
+    for outcome in sent:
+        for result in outcome.results:
+            DELIVERY_DURATION.labels(channel, result.provider).observe(result.duration_ms / 1000)
+        status = "retrying" if outcome.retry_in is not None else outcome.delivery.status
+        DELIVERIES.labels(channel, status).inc()
+        _log_delivery(outcome.delivery, status, outcome.results[-1].provider if outcome.results else "")
+    for delivery in finished:
+        DELIVERIES.labels(delivery.channel, delivery.status).inc()
+        _log_delivery(delivery, delivery.status, delivery.provider)
+
+
+def _log_delivery(delivery: Delivery, status: str, provider: str) -> None:
+    fields = {
+        "delivery_id": delivery.pk,
+        "event_id": delivery.notification.event.event_id,
+        "channel": delivery.channel,
+        "provider": provider,
+        "attempts": delivery.attempts,
+    }
+    if status == "sent":
+        log.debug("delivery_sent", **fields)
+    else:
+        log.warning(f"delivery_{status}", reason=delivery.reason, **fields)
+
+
+def set_breaker_state(provider: str, state: str) -> None:
+    """For the circuit breaker: ``closed``, ``half_open`` or ``open``."""
+    CIRCUIT_BREAKER_STATE.labels(provider).set(BREAKER_STATE_VALUES[state])
+
+
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
+    """Expose this process's registry on its own port (one per consumer process)."""
+    start_http_server(port, addr=addr)
+    log.info("metrics_server_started", port=port)

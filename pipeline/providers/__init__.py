@@ -1,0 +1,1 @@
+"""Providers: one file per way of sending, all behind ``pipeline.providers.base.Provider``."""

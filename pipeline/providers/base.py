@@ -1,0 +1,80 @@
+"""The one interface every provider implements, and the message it is given."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Kind = Literal["ok", "transient", "permanent"]
+# ``details`` key of a permanent result that means "suppress the delivery with this reason"
+# (e.g. ``invalid_address``): not a provider failure, so no dead letter.
+SUPPRESS = "suppress"
+
+
+@dataclass
+class OutboundMessage:
+    """Everything a provider needs; built by the deliver stage from the delivery row."""
+
+    delivery_id: int
+    channel: str
+    event_id: str
+    event_type: str
+    subscriber_id: int
+    user_id: str
+    to: str
+    content: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    devices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProviderResult:
+    kind: Kind
+    provider: str
+    provider_message_id: str = ""
+    error: str = ""
+    duration_ms: float = 0.0
+    # Extra facts for the stage, e.g. push tokens the provider reported dead.
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+class Provider:
+    """Send one message; report ``ok``, a ``transient`` failure (retry) or a ``permanent`` one.
+
+    ``send_batch`` exists so that a provider can share a connection across a batch; by
+    default it sends the messages concurrently.
+    """
+
+    name: ClassVar[str]
+    channel: ClassVar[str]
+
+    async def send(self, message: OutboundMessage) -> ProviderResult:
+        raise NotImplementedError
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
+        return list(await asyncio.gather(*(self.send(m) for m in messages)))
+
+    def result(self, kind: Kind, started: float, **fields: Any) -> ProviderResult:
+        return ProviderResult(
+            kind=kind, provider=self.name, duration_ms=(time.perf_counter() - started) * 1000, **fields
+        )
+
+    def suppressed(self, started: float, reason: str) -> ProviderResult:
+        """Nothing was sent and nothing ever will be: the address itself is unusable."""
+        return self.result("permanent", started, error=reason, details={SUPPRESS: reason})
+
+    async def timed(self, call: Callable[[], Awaitable[str]]) -> ProviderResult:
+        """Run a call that returns the provider's message id; any exception is transient."""
+        started = time.perf_counter()
+        try:
+            message_id = await call()
+        except Exception as error:
+            return self.result("transient", started, error=f"{type(error).__name__}: {error}")
+        return self.result("ok", started, provider_message_id=message_id)

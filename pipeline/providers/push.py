@@ -1,0 +1,160 @@
+"""Push through Firebase Cloud Messaging (HTTP v1) with firebase-admin's ``send_each``.
+
+A delivery goes to every active device of its subscriber. Tokens FCM reports as
+unregistered or invalid are deactivated in one bulk update per batch and listed in the
+result's ``details["dead_tokens"]``. A delivery counts as sent when at least one device
+took it; it is not retried for the devices that failed, so no device gets it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import firebase_admin
+import structlog
+from django.conf import settings
+from firebase_admin import credentials, exceptions, messaging
+
+from notifications.models import Device
+from pipeline.db import run_db
+from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+
+log = structlog.get_logger(__name__)
+
+# Devices register the FCM registration token their client SDK hands out; firebase-admin 7
+# flags ``Message.token`` in favour of installation ids, which FCM v1 does not require.
+warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
+
+FCM_BATCH_LIMIT = 500  # send_each's own limit
+_apps: dict[str, firebase_admin.App] = {}
+_apps_lock = threading.Lock()
+
+
+def fcm_app() -> firebase_admin.App:
+    """The firebase app for the current settings, created once per distinct configuration.
+
+    ``FCM_CREDENTIALS`` is a path to a service-account JSON file or the JSON itself.
+    ``FCM_API_BASE`` only changes the address messages are posted to.
+    """
+    raw, base = settings.FCM_CREDENTIALS, settings.FCM_API_BASE.rstrip("/")
+    key = hashlib.sha256(f"{raw}|{settings.FCM_PROJECT_ID}|{base}".encode()).hexdigest()[:16]
+    with _apps_lock:
+        if key in _apps:
+            return _apps[key]
+        source: Any = json.loads(raw) if raw.lstrip().startswith("{") else raw
+        options: dict[str, Any] = {"httpTimeout": settings.FCM_TIMEOUT}
+        if settings.FCM_PROJECT_ID:
+            options["projectId"] = settings.FCM_PROJECT_ID
+        app = firebase_admin.initialize_app(credentials.Certificate(source), options, name=f"relay-{key}")
+        if base:
+            service = messaging._get_messaging_service(app)
+            service._fcm_url = f"{base}/v1/projects/{app.project_id}/messages:send"
+        _apps[key] = app
+        return app
+
+
+def is_dead_token(error: Exception | None) -> bool:
+    """FCM's answers meaning "this token will never work again"."""
+    if isinstance(error, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+        return True
+    return isinstance(error, exceptions.InvalidArgumentError) and "registration token" in str(error).lower()
+
+
+def fcm_message(message: OutboundMessage, token: str) -> messaging.Message:
+    content = message.content
+    data = {
+        "deliveryId": str(message.delivery_id),
+        "eventId": message.event_id,
+        "eventType": message.event_type,
+    }
+    if content.get("actionUrl"):
+        data["actionUrl"] = str(content["actionUrl"])
+    return messaging.Message(
+        token=token,
+        notification=messaging.Notification(title=content.get("title", ""), body=content.get("body", "")),
+        data=data,
+    )
+
+
+@dataclass
+class Fanout:
+    """What the devices of one delivery answered."""
+
+    message_ids: list[str] = field(default_factory=list)
+    dead_tokens: list[str] = field(default_factory=list)
+    transient: list[str] = field(default_factory=list)
+    permanent: list[str] = field(default_factory=list)
+
+
+def deactivate_tokens(dead: dict[int, list[str]]) -> int:
+    """One UPDATE for the batch's dead tokens (scoped to their subscribers)."""
+    tokens = {t for ts in dead.values() for t in ts}
+    return Device.objects.filter(subscriber_id__in=list(dead), token__in=tokens, active=True).update(
+        active=False
+    )
+
+
+class FcmPushProvider(Provider):
+    name: ClassVar[str] = "fcm"
+    channel: ClassVar[str] = "push"
+
+    async def send(self, message: OutboundMessage) -> ProviderResult:
+        return (await self.send_batch([message]))[0]
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
+        started = time.perf_counter()
+        pairs = [(m, token) for m in messages for token in m.devices]
+        fanouts = {m.delivery_id: Fanout() for m in messages}
+        try:
+            app = fcm_app()
+            chunks = [pairs[i : i + FCM_BATCH_LIMIT] for i in range(0, len(pairs), FCM_BATCH_LIMIT)]
+            answers = await asyncio.gather(*(asyncio.to_thread(self._send_chunk, app, c) for c in chunks))
+        except (ValueError, OSError, exceptions.FirebaseError) as error:
+            failure = f"fcm_unavailable: {type(error).__name__}: {error}"
+            return [self._outcome(m, started, Fanout(), failure) for m in messages]
+        for chunk, batch in zip(chunks, answers, strict=True):
+            for (message, token), response in zip(chunk, batch.responses, strict=True):
+                fanout = fanouts[message.delivery_id]
+                if response.success:
+                    fanout.message_ids.append(response.message_id)
+                elif is_dead_token(response.exception):
+                    fanout.dead_tokens.append(token)
+                elif isinstance(response.exception, exceptions.InvalidArgumentError):
+                    fanout.permanent.append(str(response.exception))
+                else:
+                    fanout.transient.append(f"{type(response.exception).__name__}: {response.exception}")
+        dead = {m.subscriber_id: fanouts[m.delivery_id].dead_tokens for m in messages}
+        dead = {sid: tokens for sid, tokens in dead.items() if tokens}
+        if dead:
+            deactivated = await run_db(deactivate_tokens, dead)
+            log.info("push_devices_deactivated", devices=deactivated)
+        return [self._outcome(m, started, fanouts[m.delivery_id]) for m in messages]
+
+    @staticmethod
+    def _send_chunk(
+        app: firebase_admin.App, chunk: list[tuple[OutboundMessage, str]]
+    ) -> messaging.BatchResponse:
+        return messaging.send_each([fcm_message(m, token) for m, token in chunk], app=app)
+
+    def _outcome(
+        self, message: OutboundMessage, started: float, fanout: Fanout, failure: str = ""
+    ) -> ProviderResult:
+        details: dict[str, Any] = {"dead_tokens": fanout.dead_tokens, "sent": len(fanout.message_ids)}
+        if not message.devices:
+            return self.suppressed(started, "no_address")
+        if failure:
+            return self.result("transient", started, error=failure)
+        if fanout.message_ids:
+            return self.result("ok", started, provider_message_id=fanout.message_ids[0], details=details)
+        if fanout.transient:
+            return self.result("transient", started, error=fanout.transient[0], details=details)
+        error = fanout.permanent[0] if fanout.permanent else "unregistered: every device token was rejected"
+        return self.result("permanent", started, error=error, details=details)

@@ -1,0 +1,120 @@
+"""Publishing to JetStream from synchronous code (Django views, the admin, commands).
+
+The NATS client lives on its own event loop in a daemon thread, so one connection is reused
+by every request of the process whatever server runs Django (WSGI, ASGI, the test client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import structlog
+from django.conf import settings
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from pipeline import jetstream
+
+log = structlog.get_logger(__name__)
+
+
+class PublishUnavailable(Exception):
+    """JetStream did not confirm storage in time; nothing may be assumed stored."""
+
+
+class Publisher:
+    # After a failed connect, fail fast for this long instead of making every request wait.
+    CONNECT_BACKOFF = 1.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="nats-pub")
+        self._thread.start()
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._lock = asyncio.Lock()
+        self._failed_at = 0.0
+
+    def _run(self, coroutine: Any, timeout: float) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError as error:
+            future.cancel()
+            raise PublishUnavailable("JetStream did not acknowledge in time") from error
+
+    async def _context(self) -> JetStreamContext:
+        async with self._lock:
+            if self._js is not None and self._nc is not None and not self._nc.is_closed:
+                return self._js
+            if time.monotonic() - self._failed_at < self.CONNECT_BACKOFF:
+                raise PublishUnavailable("NATS unreachable (recent connect failure)")
+            try:
+                self._nc = await jetstream.connect(
+                    "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
+                )
+            except Exception as error:
+                self._failed_at = time.monotonic()
+                raise PublishUnavailable(f"NATS unreachable: {error}") from error
+            self._js = self._nc.jetstream(timeout=float(settings.RELAY_PUBLISH_TIMEOUT))
+            return self._js
+
+    async def _publish_many(self, items: Sequence[tuple[str, bytes, str]]) -> list[Any]:
+        js = await self._context()
+        timeout = float(settings.RELAY_PUBLISH_TIMEOUT)
+
+        async def one(subject: str, payload: bytes, msg_id: str) -> Any:
+            try:
+                return await js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id})
+            except Exception as error:  # each item reports its own outcome
+                return PublishUnavailable(f"{type(error).__name__}: {error}")
+
+        return await asyncio.gather(*(one(*item) for item in items))
+
+    def publish_many(self, items: Sequence[tuple[str, bytes, str]]) -> list[PubAck | Exception]:
+        """Publish concurrently; each result is a PubAck or the exception for that item."""
+        timeout = float(settings.RELAY_PUBLISH_TIMEOUT) + 3.0
+        try:
+            return list(self._run(self._publish_many(items), timeout))
+        except PublishUnavailable as error:
+            return [error for _ in items]
+
+    def publish(self, subject: str, payload: bytes, msg_id: str) -> PubAck:
+        result = self.publish_many([(subject, payload, msg_id)])[0]
+        if isinstance(result, Exception):
+            raise result if isinstance(result, PublishUnavailable) else PublishUnavailable(str(result))
+        return result
+
+    def close(self) -> None:
+        async def _close() -> None:
+            if self._nc is not None and not self._nc.is_closed:
+                await self._nc.close()
+
+        try:
+            self._run(_close(), 5)
+        except Exception:  # closing a broken connection must not fail shutdown
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+_publisher: Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def get_publisher() -> Publisher:
+    """The process-wide publisher, rebuilt if the NATS URL changed (tests switch servers)."""
+    global _publisher
+    url = jetstream.nats_url()
+    with _publisher_lock:
+        if _publisher is None or _publisher.url != url:
+            if _publisher is not None:
+                _publisher.close()
+            _publisher = Publisher(url)
+        return _publisher

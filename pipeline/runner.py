@@ -1,0 +1,132 @@
+"""The consumer loop shared by every stage: fetch a batch, hand it to the stage, repeat.
+
+Stopping (SIGTERM, Ctrl-C) lets the batch in hand finish, commit and ack; anything
+fetched but not acked comes back after ``ack_wait``, and the stages are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+import nats.errors
+import structlog
+from django.conf import settings
+from nats.aio.msg import Msg
+
+from notifications.models import CHANNELS
+from pipeline import jetstream, metrics
+from pipeline.context import StageContext
+from pipeline.names import Names, names
+from pipeline.stages.deliver import deliver
+from pipeline.stages.ingest import ingest
+from pipeline.stages.route import route
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[list[Msg], StageContext], Awaitable[None]]
+ERROR_PAUSE = 1.0
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    label: str
+    durable: str
+    stream: str
+    handler: Handler
+
+
+def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
+    if stage == "ingest":
+        return StageSpec("ingest", "ingest", n.events_stream, ingest)
+    if stage == "route":
+        return StageSpec("route", "route", n.work_stream, route)
+    if stage == "deliver" and channel in CHANNELS:
+        return StageSpec(
+            f"deliver:{channel}", n.deliver_durable(channel), n.work_stream, partial(deliver, channel=channel)
+        )
+    raise ValueError(f"Unknown stage {stage!r} (channel {channel!r})")
+
+
+def all_stage_specs(n: Names) -> list[StageSpec]:
+    return [stage_spec("ingest", n), stage_spec("route", n)] + [
+        stage_spec("deliver", n, channel) for channel in CHANNELS
+    ]
+
+
+async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None = None) -> None:
+    """Consume until ``stop`` is set. Errors pause the loop; they never end it."""
+    batch_size = batch_size or int(settings.RELAY_FETCH_BATCH)
+    bound = log.bind(stage=spec.label)
+    # Every line logged by this task (the stage's own included) carries the stage, and
+    # nothing inherited from whoever started the task (a request's id, say).
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(stage=spec.label)
+    nc = await jetstream.connect(f"relay-{spec.label}")
+    try:
+        js = nc.jetstream()
+        ctx = StageContext(js=js, names=names())
+        sub = await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+        bound.info("stage_started", batch=batch_size)
+        while not stop.is_set():
+            try:
+                batch = await sub.fetch(batch_size, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except Exception as error:
+                bound.warning("stage_fetch_failed", error=str(error))
+                await asyncio.sleep(ERROR_PAUSE)
+                continue
+            if not batch:
+                continue
+            try:
+                await spec.handler(batch, ctx)
+            except Exception:
+                # Nothing of the batch is acked: JetStream redelivers it after a short pause.
+                bound.exception("stage_batch_failed", batch=len(batch))
+                metrics.EVENTS_FAILED.labels(spec.label, "batch_error").inc(len(batch))
+                await _nak_quietly(batch, delay=ERROR_PAUSE * 2)
+                await asyncio.sleep(ERROR_PAUSE)
+    finally:
+        await nc.close()
+        bound.info("stage_stopped")
+
+
+async def _nak_quietly(batch: list[Msg], delay: float) -> None:
+    for msg in batch:
+        try:
+            await msg.nak(delay=delay)
+        except Exception:  # already acked, or the connection is gone: ack_wait covers it
+            pass
+
+
+async def ensure_streams() -> None:
+    nc = await jetstream.connect("relay-setup")
+    try:
+        await jetstream.setup_streams(nc.jetstream())
+    finally:
+        await nc.close()
+
+
+def install_stop_signals(stop: asyncio.Event, also: Callable[[], None] | None = None) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        log.info("stop_requested")
+        stop.set()
+        if also is not None:
+            also()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+
+async def run_stages(specs: list[StageSpec], stop: asyncio.Event | None = None) -> None:
+    """Set up the streams, then run the given stages until a stop signal."""
+    stop = stop or asyncio.Event()
+    install_stop_signals(stop)
+    await ensure_streams()
+    await asyncio.gather(*(run_stage(spec, stop) for spec in specs))

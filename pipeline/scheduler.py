@@ -1,0 +1,187 @@
+"""The scheduler: publishes deferred and scheduled deliveries when due, expires overdue ones.
+
+Deferred (quiet hours) and scheduled (``scheduledAt``) deliveries wait in the database with
+``not_before``. Each pass claims due rows with ``SELECT ... FOR UPDATE SKIP LOCKED``, marks
+them ``pending`` and commits, then publishes them to ``relay.deliver.<channel>``: any
+number of schedulers can run side by side, each row is claimed by exactly one of them.
+A delivery whose event's ``expiresAt`` has passed before it was sent ends ``suppressed``
+with reason ``expired``, whether it was waiting or still retrying.
+
+It also re-dispatches *stranded* deliveries: rows left ``pending`` for longer than
+``RELAY_STRANDED_AFTER`` seconds without any change, which is what a crash between a
+commit and its publish leaves behind (this scheduler's own, say). The deliver stage skips
+anything already sent, so a second message for a live delivery costs a lookup, not a send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from nats.js import JetStreamContext
+
+from deliveries.models import Delivery, DeliveryStatus
+from pipeline import jetstream
+from pipeline.db import run_db
+from pipeline.jetstream import Outgoing, publish_all
+from pipeline.messages import encode
+from pipeline.names import Names, names
+
+log = structlog.get_logger(__name__)
+
+WAITING = (DeliveryStatus.DEFERRED, DeliveryStatus.SCHEDULED)
+UNSENT = (DeliveryStatus.PENDING, *WAITING)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    channel: str
+    status: str
+    not_before: datetime
+
+    @property
+    def msg_id(self) -> str:
+        # Distinct from route's "d{id}", so JetStream's dedup window does not drop the send.
+        return f"d{self.delivery_id}-s{int(self.not_before.timestamp())}"
+
+
+@dataclass
+class PassResult:
+    published: int = 0
+    expired: int = 0
+    redispatched: int = 0
+
+    @property
+    def idle(self) -> bool:
+        return not (self.published or self.expired or self.redispatched)
+
+
+def expire_overdue(now: datetime, limit: int) -> int:
+    """Suppress (reason ``expired``) unsent deliveries whose event expired; one batch."""
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status__in=UNSENT, notification__event__expires_at__lte=now)
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.SUPPRESSED, reason="expired", updated_at=now
+        )
+    return len(ids)
+
+
+def claim_due(now: datetime, limit: int) -> list[Claimed]:
+    """Lock up to ``limit`` due rows no other scheduler holds, set them pending, commit."""
+    not_expired = Q(notification__event__expires_at__isnull=True) | Q(notification__event__expires_at__gt=now)
+    with transaction.atomic():
+        claimed = [
+            Claimed(*row)
+            for row in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(not_expired, status__in=WAITING, not_before__lte=now)
+            .order_by("not_before", "pk")
+            .values_list("pk", "channel", "status", "not_before")[:limit]
+        ]
+        Delivery.objects.filter(pk__in=[c.delivery_id for c in claimed]).update(
+            status=DeliveryStatus.PENDING, updated_at=now
+        )
+    return claimed
+
+
+def claim_stranded(now: datetime, limit: int) -> list[Claimed]:
+    """Pending rows untouched for ``RELAY_STRANDED_AFTER`` seconds; touched so one pass takes them."""
+    cutoff = now - timedelta(seconds=float(settings.RELAY_STRANDED_AFTER))
+    with transaction.atomic():
+        claimed = [
+            Claimed(pk, channel, DeliveryStatus.PENDING, now)
+            for pk, channel in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=DeliveryStatus.PENDING, updated_at__lt=cutoff)
+            .order_by("updated_at", "pk")
+            .values_list("pk", "channel")[:limit]
+        ]
+        Delivery.objects.filter(pk__in=[c.delivery_id for c in claimed]).update(updated_at=now)
+    return claimed
+
+
+def release(claimed: list[Claimed]) -> None:
+    """Put claimed rows back to waiting when their publish failed, so the next pass retries."""
+    for status in WAITING:
+        ids = [c.delivery_id for c in claimed if c.status == status]
+        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING, attempts=0).update(status=status)
+
+
+async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResult:
+    now = timezone.now()
+    result = PassResult(expired=await run_db(expire_overdue, now, batch))
+    claimed = await run_db(claim_due, now, batch)
+    stranded = await run_db(claim_stranded, now, batch)
+    try:
+        await publish_all(
+            js,
+            (
+                Outgoing(n.deliver_subject(c.channel), encode({"delivery_id": c.delivery_id}), c.msg_id)
+                for c in claimed + stranded
+            ),
+        )
+    except Exception:
+        await run_db(release, claimed)
+        raise
+    result.published, result.redispatched = len(claimed), len(stranded)
+    if not result.idle:
+        log.info(
+            "scheduler_pass",
+            published=result.published,
+            expired=result.expired,
+            redispatched=result.redispatched,
+        )
+    return result
+
+
+async def run_scheduler(
+    stop: asyncio.Event, once: bool = False, batch: int | None = None, interval: float | None = None
+) -> PassResult:
+    """Run passes until ``stop`` (or, with ``once``, until nothing is due); return the totals."""
+    batch = batch or int(settings.RELAY_SCHEDULER_BATCH)
+    interval = float(settings.RELAY_SCHEDULER_INTERVAL) if interval is None else interval
+    totals = PassResult()
+    nc = await jetstream.connect("relay-scheduler")
+    try:
+        js, n = nc.jetstream(), names()
+        log.info("scheduler_started", batch=batch, once=once)
+        while not stop.is_set():
+            try:
+                result = await scheduler_pass(js, n, batch)
+            except Exception:
+                if once:
+                    raise
+                log.exception("scheduler_pass_failed")
+                result = PassResult()
+            totals.published += result.published
+            totals.expired += result.expired
+            totals.redispatched += result.redispatched
+            if result.idle:
+                if once:
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                except TimeoutError:
+                    pass
+    finally:
+        await nc.close()
+    return totals
+
+
+async def serve_scheduler(once: bool = False, batch: int | None = None) -> PassResult:
+    """The ``scheduler`` command: streams ready, stop signals installed, then the loop."""
+    from pipeline.runner import ensure_streams, install_stop_signals
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    await ensure_streams()
+    return await run_scheduler(stop, once=once, batch=batch)

@@ -1,0 +1,252 @@
+"""Deliver: one generic worker, parametrised by channel, sending through the channel's providers.
+
+Per batch: one query loads the deliveries, providers send (each behind its circuit
+breaker, failing over in order on transient errors or an open breaker), one transaction
+records statuses and attempts, then messages are acked, or nak'ed with a backoff delay for a
+retry (or the breaker's remaining cool-down, which costs no attempt). A delivery already in
+a final state is never sent again, so redeliveries and replays are harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from nats.aio.msg import Msg
+
+from deliveries.models import FINAL_STATUSES, DeadLetter, Delivery, DeliveryAttempt, DeliveryStatus
+from notifications.models import Device
+from pipeline import breaker, metrics
+from pipeline.bulk import update_fields
+from pipeline.context import StageContext
+from pipeline.db import run_db
+from pipeline.heartbeat import keep_alive
+from pipeline.jetstream import Outgoing, publish_all
+from pipeline.messages import decode, encode
+from pipeline.providers.base import SUPPRESS, OutboundMessage, Provider, ProviderResult
+from pipeline.providers.registry import providers_for
+
+log = structlog.get_logger(__name__)
+
+# After provider calls, a database outage is waited out this long (heartbeating the batch)
+# before the batch is given up; giving up means sending again later.
+RECORD_PATIENCE_SECONDS = 120.0
+
+
+def backoff_delay(attempt: int) -> float:
+    """Exponential steps (RELAY_BACKOFF_SECONDS) with full jitter, so failed sends do not
+    come back in lockstep."""
+    steps = settings.RELAY_BACKOFF_SECONDS
+    return random.uniform(0, steps[min(attempt - 1, len(steps) - 1)])
+
+
+@dataclass
+class Outcome:
+    delivery: Delivery
+    results: list[ProviderResult] = field(default_factory=list)
+    retry_in: float | None = None
+    dead_letter: str = ""
+    breaker_wait: float = 0.0  # set when an open breaker kept every provider from trying
+
+
+def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
+    rows = Delivery.objects.filter(pk__in=ids).select_related(
+        "notification__event", "notification__subscriber"
+    )
+    return {d.pk: d for d in rows}
+
+
+def active_tokens(subscriber_ids: set[int]) -> dict[int, list[str]]:
+    tokens: dict[int, list[str]] = {}
+    for sid, token in Device.objects.filter(subscriber_id__in=subscriber_ids, active=True).values_list(
+        "subscriber_id", "token"
+    ):
+        tokens.setdefault(sid, []).append(token)
+    return tokens
+
+
+def outbound(delivery: Delivery, devices: dict[int, list[str]]) -> OutboundMessage:
+    event, subscriber = delivery.notification.event, delivery.notification.subscriber
+    address = {"email": subscriber.email, "sms": subscriber.phone}.get(delivery.channel, "")
+    return OutboundMessage(
+        delivery_id=delivery.pk,
+        channel=delivery.channel,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        subscriber_id=subscriber.pk,
+        user_id=subscriber.user_id,
+        to=address,
+        content=delivery.content,
+        data=event.data,
+        devices=devices.get(subscriber.pk, []),
+    )
+
+
+async def send_with_failover(
+    providers: Sequence[Provider], outcomes: list[Outcome], messages: dict[int, OutboundMessage]
+) -> None:
+    """Each provider in turn, through its circuit breaker, takes what the previous one failed
+    transiently or could not take because its breaker was open."""
+    remaining = outcomes
+    for provider in providers:
+        if not remaining:
+            return
+        guarded = await breaker.send_guarded(provider, [messages[o.delivery.pk] for o in remaining])
+        for outcome, result in zip(remaining, guarded.results, strict=True):
+            if result is None:
+                waits = [w for w in (outcome.breaker_wait, guarded.retry_in) if w > 0]
+                outcome.breaker_wait = min(waits, default=0.0)
+            else:
+                outcome.results.append(result)
+        remaining = [
+            o for o, r in zip(remaining, guarded.results, strict=True) if r is None or r.kind == "transient"
+        ]
+
+
+def settle(outcome: Outcome, max_attempts: int) -> None:
+    """Turn the provider results into the delivery's new state."""
+    delivery = outcome.delivery
+    if not outcome.results:  # every breaker open: wait out the cool-down, no attempt counted
+        delivery.reason = "waiting: circuit breaker open"
+        outcome.retry_in = outcome.breaker_wait or backoff_delay(max(delivery.attempts, 1))
+        return
+    last = outcome.results[-1]
+    delivery.attempts += 1
+    delivery.provider = last.provider
+    if last.details.get(SUPPRESS):
+        delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, last.details[SUPPRESS]
+    elif last.ok:
+        delivery.status, delivery.reason = DeliveryStatus.SENT, ""
+        delivery.provider_message_id = last.provider_message_id
+        delivery.sent_at = timezone.now()
+    elif last.kind == "permanent" or delivery.attempts >= max_attempts:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.reason = last.error[:255] or "failed"
+        outcome.dead_letter = last.error or "failed"
+    else:
+        delivery.reason = f"retrying: {last.error}"[:255]
+        outcome.retry_in = backoff_delay(delivery.attempts)
+
+
+def record(outcomes: list[Outcome], finished: list[Delivery]) -> None:
+    """One transaction for the batch: statuses, the attempt log, dead letters."""
+    attempts = []
+    for outcome in outcomes:
+        number = outcome.delivery.attempts
+        for result in outcome.results:
+            attempts.append(
+                DeliveryAttempt(
+                    delivery=outcome.delivery,
+                    number=number,
+                    provider=result.provider,
+                    outcome=result.kind,
+                    error=result.error,
+                    provider_message_id=result.provider_message_id,
+                    duration_ms=result.duration_ms,
+                )
+            )
+    changed = [o.delivery for o in outcomes] + finished
+    now = timezone.now()
+    for delivery in changed:
+        delivery.updated_at = now
+    with transaction.atomic():
+        update_fields(
+            Delivery,
+            changed,
+            ["status", "reason", "attempts", "provider", "provider_message_id", "sent_at", "updated_at"],
+        )
+        DeliveryAttempt.objects.bulk_create(attempts)
+        DeadLetter.objects.bulk_create(
+            [
+                DeadLetter(delivery=o.delivery, channel=o.delivery.channel, reason=o.dead_letter)
+                for o in outcomes
+                if o.dead_letter
+            ]
+        )
+
+
+async def record_durably(outcomes: list[Outcome], finished: list[Delivery]) -> None:
+    """Record, retrying through a database outage: the provider calls already happened, and
+    giving the batch up now would send it all again once it comes back."""
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + RECORD_PATIENCE_SECONDS, 0.25
+    while True:
+        try:
+            await run_db(record, outcomes, finished)
+            return
+        except (OperationalError, InterfaceError) as error:
+            if loop.time() > deadline:
+                raise
+            log.warning("deliver_record_retrying", error=str(error), batch=len(outcomes))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
+    wanted: dict[int, list[Msg]] = {}
+    for msg in batch:
+        payload = decode(msg)
+        if payload is None or not isinstance(payload.get("delivery_id"), int):
+            log.error("deliver_message_unreadable", subject=msg.subject)
+            await msg.term()
+            continue
+        wanted.setdefault(payload["delivery_id"], []).append(msg)
+    deliveries = await run_db(load_deliveries, list(wanted))
+    now = timezone.now()
+    to_send: list[Outcome] = []
+    finished: list[Delivery] = []
+    for delivery in deliveries.values():
+        if delivery.status in FINAL_STATUSES or delivery.status != DeliveryStatus.PENDING:
+            continue
+        expires_at = delivery.notification.event.expires_at
+        if expires_at is not None and expires_at <= now:
+            delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, "expired"
+            finished.append(delivery)
+            continue
+        to_send.append(Outcome(delivery))
+    providers = providers_for(channel)
+    if to_send and not providers:
+        for outcome in to_send:
+            outcome.delivery.status = DeliveryStatus.FAILED
+            outcome.delivery.reason = "provider_not_configured"
+            finished.append(outcome.delivery)
+        to_send = []
+    if to_send:
+        subscribers = {o.delivery.notification.subscriber_id for o in to_send}
+        devices = await run_db(active_tokens, subscribers) if channel == "push" else {}
+        messages = {o.delivery.pk: outbound(o.delivery, devices) for o in to_send}
+        async with keep_alive(batch):
+            await send_with_failover(providers, to_send, messages)
+        max_attempts = int(settings.RELAY_MAX_ATTEMPTS.get(channel, 5))
+        for outcome in to_send:
+            settle(outcome, max_attempts)
+    async with keep_alive(batch):
+        await record_durably(to_send, finished)
+    metrics.record_deliver_batch(channel, to_send, finished)
+    await publish_all(
+        ctx.js,
+        (
+            Outgoing(
+                ctx.names.dlq_subject(channel),
+                encode({"delivery_id": o.delivery.pk, "reason": o.dead_letter}),
+                f"dlq{o.delivery.pk}-{o.delivery.attempts}",
+            )
+            for o in to_send
+            if o.dead_letter
+        ),
+    )
+    retry = {o.delivery.pk: o.retry_in for o in to_send if o.retry_in is not None}
+    for delivery_id, msgs in wanted.items():
+        for msg in msgs:
+            if delivery_id in retry:
+                await msg.nak(delay=retry[delivery_id])
+            else:
+                await msg.ack()
+    sent = sum(1 for o in to_send if o.delivery.status == DeliveryStatus.SENT)
+    log.info("deliveries_processed", channel=channel, batch=len(batch), sent=sent, retrying=len(retry))

@@ -1,0 +1,169 @@
+"""Ingest: persist accepted events once, expand recipients, hand each notification to route.
+
+A batch is one transaction; the route messages go out after the commit and the event
+messages are acked after that, so a crash anywhere replays the batch without duplicates:
+the unique ``event_id`` and (event, subscriber) keys turn replays into no-ops.
+Topic events are expanded after that, chunk by chunk (notifications, then their route
+messages), so a topic of any size never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from django.db import transaction
+from nats.aio.msg import Msg
+
+from notifications.models import Event, Notification, Subscriber, TopicMembership
+from pipeline import metrics
+from pipeline.context import StageContext
+from pipeline.db import run_db
+from pipeline.jetstream import Outgoing, publish_all
+from pipeline.messages import decode, encode
+
+log = structlog.get_logger(__name__)
+
+REQUIRED_KEYS = {"event_id", "event_type", "channels", "fingerprint", "accepted_at"}
+TOPIC_CHUNK = 2000
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _subscriber_ids(user_ids: set[str]) -> dict[str, int]:
+    """Subscribers by user id, creating the ones not identified yet (as Knock does).
+
+    Read first: usually every subscriber exists, and an insert that conflicts still costs a
+    write and a round trip (measured by make bench, docs/BENCHMARKS.md).
+    """
+    found = dict(Subscriber.objects.filter(user_id__in=user_ids).values_list("user_id", "pk"))
+    missing = user_ids - found.keys()
+    if missing:
+        Subscriber.objects.bulk_create(
+            [Subscriber(user_id=user_id) for user_id in missing], ignore_conflicts=True
+        )
+        found.update(Subscriber.objects.filter(user_id__in=missing).values_list("user_id", "pk"))
+    return found
+
+
+def fan_out_chunk(event_pk: int, topic_key: str, after: int) -> tuple[list[int], int | None]:
+    """Notifications for the next chunk of a topic's members (subscriber id > ``after``).
+
+    Returns their ids and the cursor for the next chunk (None when the topic is done).
+    Keyset pagination keeps a topic of any size out of memory; ``notification_unique``
+    makes a replayed chunk a no-op that returns the same ids.
+    """
+    members = list(
+        TopicMembership.objects.filter(topic__key=topic_key, subscriber_id__gt=after)
+        .order_by("subscriber_id")
+        .values_list("subscriber_id", flat=True)[:TOPIC_CHUNK]
+    )
+    if not members:
+        return [], None
+    Notification.objects.bulk_create(
+        [Notification(event_id=event_pk, subscriber_id=sid) for sid in members], ignore_conflicts=True
+    )
+    ids = Notification.objects.filter(event_id=event_pk, subscriber_id__in=members).values_list(
+        "pk", flat=True
+    )
+    return list(ids), members[-1]
+
+
+@dataclass(frozen=True)
+class Persisted:
+    notification_ids: list[int]  # of events sent to one userId
+    topic_events: list[tuple[str, int, str]]  # (eventId, event pk, topic key): expanded in chunks
+
+
+def persist_events(payloads: list[dict[str, Any]]) -> Persisted:
+    """Store the batch's events and their direct notifications; list the topics to expand."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        by_id.setdefault(payload["event_id"], payload)
+    with transaction.atomic():
+        Event.objects.bulk_create(
+            [
+                Event(
+                    event_id=p["event_id"],
+                    event_type=p["event_type"],
+                    user_id=p.get("user_id") or "",
+                    topic=p.get("topic") or "",
+                    channels=p["channels"],
+                    priority=p.get("priority") or "normal",
+                    data=p.get("data") or {},
+                    metadata=p.get("metadata") or {},
+                    locale=p.get("locale") or "",
+                    scheduled_at=_parse_time(p.get("scheduled_at")),
+                    expires_at=_parse_time(p.get("expires_at")),
+                    fingerprint=p["fingerprint"],
+                    accepted_at=_parse_time(p["accepted_at"]),
+                )
+                for p in by_id.values()
+            ],
+            ignore_conflicts=True,
+        )
+        events = list(Event.objects.filter(event_id__in=by_id))
+        events = [e for e in events if e.fingerprint == by_id[e.event_id]["fingerprint"]]
+        direct = [e for e in events if e.user_id]
+        subscriber_of = _subscriber_ids({e.user_id for e in direct})
+        Notification.objects.bulk_create(
+            [Notification(event_id=e.pk, subscriber_id=subscriber_of[e.user_id]) for e in direct],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        ids = Notification.objects.filter(event_id__in=[e.pk for e in direct]).values_list("pk", flat=True)
+        return Persisted(list(ids), [(e.event_id, e.pk, e.topic) for e in events if e.topic])
+
+
+async def _publish_route(ctx: StageContext, notification_ids: list[int]) -> None:
+    subject = ctx.names.route_subject
+    await publish_all(
+        ctx.js,
+        (Outgoing(subject, encode({"notification_id": nid}), f"n{nid}") for nid in notification_ids),
+    )
+
+
+async def fan_out(ctx: StageContext, event_pk: int, topic_key: str, msgs: list[Msg]) -> int:
+    """Expand one topic event chunk by chunk: notifications, then their route messages.
+
+    The event message is acked only after the last chunk; ``in_progress`` before each chunk
+    keeps JetStream from handing it to another worker meanwhile.
+    """
+    after: int | None = 0
+    total = 0
+    while after is not None:
+        for msg in msgs:
+            await msg.in_progress()
+        ids, after = await run_db(fan_out_chunk, event_pk, topic_key, after)
+        await _publish_route(ctx, ids)
+        total += len(ids)
+    return total
+
+
+async def ingest(batch: list[Msg], ctx: StageContext) -> None:
+    payloads, readable = [], []
+    for msg in batch:
+        payload = decode(msg)
+        if payload is None or not payload.keys() >= REQUIRED_KEYS:
+            log.error("event_message_unreadable", subject=msg.subject)
+            metrics.EVENTS_FAILED.labels("ingest", "unreadable").inc()
+            await msg.term()
+            continue
+        payloads.append(payload)
+        readable.append(msg)
+    if not payloads:
+        return
+    persisted = await run_db(persist_events, payloads)
+    await _publish_route(ctx, persisted.notification_ids)
+    notifications = len(persisted.notification_ids)
+    for event_id, event_pk, topic_key in persisted.topic_events:
+        msgs = [m for m, p in zip(readable, payloads, strict=True) if p["event_id"] == event_id]
+        notifications += await fan_out(ctx, event_pk, topic_key, msgs)
+    for msg in readable:
+        await msg.ack()
+    metrics.EVENTS_PROCESSED.inc(len(payloads))
+    log.info("events_ingested", events=len(payloads), notifications=notifications)

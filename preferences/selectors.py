@@ -1,0 +1,60 @@
+"""Reads of the preferences app: the routing facts of a batch, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db.models import Count
+from django.utils import timezone
+
+from notifications.models import Device, Subscriber
+from preferences.engine import Choice, RoutingFacts
+from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
+from preferences.quiet_hours import Window
+
+
+def routing_facts(
+    subscribers: Collection[Subscriber], event_types: Collection[str], with_devices: bool = True
+) -> RoutingFacts:
+    """Devices, preferences, quiet hours and defaults of a batch: four queries, whatever its size.
+
+    Device counts only matter to push; a batch without push skips that query (``with_devices``).
+    """
+    ids = {s.pk for s in subscribers}
+    zones = {s.pk: s.timezone for s in subscribers}
+    types = {*event_types, ANY}
+    choices: dict[int, dict[tuple[str, str], Choice]] = {}
+    rows = Preference.objects.filter(subscriber_id__in=ids, event_type__in=types).values_list(
+        "subscriber_id", "channel", "event_type", "enabled", "quiet_hours_start", "quiet_hours_end"
+    )
+    for sid, channel, event_type, enabled, start, end in rows:
+        choices.setdefault(sid, {})[(channel, event_type)] = Choice(enabled, start, end)
+    quiet = {
+        q.subscriber_id: Window(
+            q.start, q.end, q.timezone or zones[q.subscriber_id] or "UTC", frozenset(q.days)
+        )
+        for q in QuietHours.objects.filter(subscriber_id__in=ids, enabled=True)
+    }
+    defaults = {
+        (channel, event_type): enabled
+        for event_type, channel, enabled in EventTypeDefault.objects.filter(event_type__in=types).values_list(
+            "event_type", "channel", "enabled"
+        )
+    }
+    devices: dict[int, int] = (
+        dict(
+            Device.objects.filter(subscriber_id__in=ids, active=True)
+            .values("subscriber_id")
+            .annotate(n=Count("id"))
+            .values_list("subscriber_id", "n")
+        )
+        if with_devices
+        else {}
+    )
+    return RoutingFacts(
+        active_device_counts=devices,
+        choices=choices,
+        quiet_hours=quiet,
+        defaults=defaults,
+        now=timezone.now(),
+    )

@@ -1,0 +1,104 @@
+"""The inbox API: what the WebSocket shows, over plain HTTP, for the same subscriber token.
+
+A subscriber token names its subscriber. A server backend may use an API key instead and
+name the subscriber with ``?userId=`` (``read`` scope to list, ``subscribers:write`` to change).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notifications.models import Subscriber
+from realtime import selectors, services
+from realtime.authentication import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
+from realtime.groups import message_payload
+from realtime.serializers import (
+    CountsSerializer,
+    InboxActionSerializer,
+    InboxPageSerializer,
+    InboxQuerySerializer,
+    ReadAllSerializer,
+    UserIdQuerySerializer,
+    encode_cursor,
+)
+
+USER_ID_PARAM = OpenApiParameter(
+    "userId", str, description="The subscriber, when calling with an API key instead of a subscriber token."
+)
+ACTIONS = {"read": services.mark_read, "seen": services.mark_seen, "archive": services.archive}
+
+
+class InboxBaseView(APIView):
+    authentication_classes = API_KEY_OR_SUBSCRIBER
+    permission_classes = [HasApiKeyOrSubscriberToken]
+    required_scopes = {"GET": "read", "POST": "subscribers:write"}
+
+    def subscriber(self, request: Request) -> Subscriber:
+        """The token's own subscriber; with an API key, the one ``?userId=`` names."""
+        query = UserIdQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = query.validated_data.get("userId", "")
+        if isinstance(request.auth, SubscriberAuth):
+            if user_id and user_id != request.auth.subscriber.user_id:
+                raise PermissionDenied("A subscriber token reads and changes only its own inbox.")
+            return request.auth.subscriber
+        if not user_id:
+            raise ValidationError({"userId": ["Required with an API key; a subscriber token names its own."]})
+        return get_object_or_404(Subscriber, user_id=user_id)
+
+
+class InboxListView(InboxBaseView):
+    @extend_schema(parameters=[InboxQuerySerializer, USER_ID_PARAM], responses={200: InboxPageSerializer})
+    def get(self, request: Request) -> Response:
+        query = InboxQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        subscriber = self.subscriber(request)
+        messages, next_before = selectors.inbox_page(
+            subscriber.pk,
+            status=query.validated_data["status"],
+            before_id=query.validated_data.get("cursor"),
+            limit=query.validated_data["limit"],
+            event_type=query.validated_data.get("eventType"),
+        )
+        return Response(
+            {
+                "messages": [message_payload(m) for m in messages],
+                "nextCursor": encode_cursor(next_before) if next_before else None,
+                **selectors.inbox_counts(subscriber.pk),
+            }
+        )
+
+
+class InboxCountsView(InboxBaseView):
+    @extend_schema(parameters=[USER_ID_PARAM], responses={200: CountsSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.inbox_counts(self.subscriber(request).pk))
+
+
+class InboxActionView(InboxBaseView):
+    """``POST /api/inbox/<id>/read|seen|archive``: idempotent; another subscriber's id is a 404."""
+
+    @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer})
+    def post(self, request: Request, message_id: str, action: str) -> Response:
+        subscriber = self.subscriber(request)
+        try:
+            change = ACTIONS[action](subscriber.pk, [int(message_id)])
+        except services.MessageNotFound:
+            raise NotFound("No message with this id in this inbox.") from None
+        message = selectors.inbox_message(subscriber.pk, int(message_id))
+        return Response({"message": message_payload(message), **change.counts})
+
+
+class InboxReadAllView(InboxBaseView):
+    @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: ReadAllSerializer})
+    def post(self, request: Request) -> Response:
+        change = services.mark_all_read(self.subscriber(request).pk)
+        body: dict[str, Any] = {"updated": len(change.ids), **change.counts}
+        return Response(body)

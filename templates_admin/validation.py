@@ -1,0 +1,48 @@
+"""Save-time checks: a template that would fail for every delivery never reaches route."""
+
+from __future__ import annotations
+
+from django.template import TemplateSyntaxError
+
+from templates_admin.catalog import TemplateSource
+from templates_admin.loader import email_document
+from templates_admin.sandbox import sandbox_engine
+
+REQUIRED = {
+    "email": ("subject",),
+    "sms": ("text_body",),
+    "push": ("text_body",),
+    "in_app": ("text_body",),
+}
+
+
+def syntax_error(text: str) -> str | None:
+    """'line 2: Invalid filter: 'shout'' for a source that does not compile, else None."""
+    try:
+        sandbox_engine().from_string(text)
+    except TemplateSyntaxError as error:
+        debug = getattr(error, "template_debug", None)
+        return f"line {debug['line']}: {error}" if debug else str(error)
+    return None
+
+
+def template_errors(source: TemplateSource) -> dict[str, list[str]]:
+    """Field errors for a template's content: syntax, unknown filters and tags, missing parts."""
+    errors: dict[str, list[str]] = {}
+    fields = {"subject": source.subject, "text_body": source.text_body, "html_body": source.html_body}
+    for field in REQUIRED.get(source.channel, ()):
+        if not fields[field].strip():
+            errors.setdefault(field, []).append(f"A {source.channel} template needs this field.")
+    if source.channel == "email" and not (source.text_body.strip() or source.html_body.strip()):
+        errors.setdefault("text_body", []).append("An email needs a text body, an HTML body or both.")
+    if source.channel != "email" and source.html_body.strip():
+        errors.setdefault("html_body", []).append("Only email templates have an HTML body.")
+    for field, text in fields.items():
+        problem = syntax_error(text) if text else None
+        if problem:
+            errors.setdefault(field, []).append(problem)
+    if source.channel == "email" and not errors:
+        problem = syntax_error(email_document(source))
+        if problem:  # e.g. an {% endblock %} inside a body closes the part's block early
+            errors.setdefault("text_body", []).append(f"The parts do not combine into one email: {problem}")
+    return errors

@@ -1,0 +1,228 @@
+"""Shared fixtures: real NATS/PostgreSQL/Redis when configured, local provider servers, the
+pipeline running in the test's own event loop, and an ASGI server for real WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+import uvicorn
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from notifications.models import ApiKey
+from pipeline import jetstream
+from pipeline.breaker import breakers
+from pipeline.embedded_nats import free_port, start_nats_server
+from pipeline.names import names
+from pipeline.runner import all_stage_specs, run_stage
+from tests.smtp_sink import SmtpSink
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shared NATS when NATS_URL is set (always in CI), else a private one from the wheel."""
+    if settings.NATS_URL:
+        yield settings.NATS_URL
+        return
+    if IN_CI:
+        pytest.fail("CI=true but NATS_URL is not set")
+    port = free_port()
+    process = start_nats_server(port, tmp_path_factory.mktemp("nats"))
+    url = f"nats://127.0.0.1:{port}"
+    settings.NATS_URL = url
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _closed_breakers() -> None:
+    """Every test starts with all circuit breakers closed, whatever failures came before."""
+    breakers.reset()
+
+
+@pytest.fixture(scope="session")
+def streams(nats_url: str) -> Iterator[None]:
+    """This run's streams (prefixed with the run id), deleted at the end of the session."""
+
+    async def setup() -> None:
+        nc = await nats.connect(nats_url)
+        await jetstream.setup_streams(nc.jetstream())
+        await nc.close()
+
+    async def teardown() -> None:
+        nc = await nats.connect(nats_url)
+        await jetstream.delete_streams(nc.jetstream(), names())
+        await nc.close()
+
+    asyncio.run(setup())
+    yield
+    asyncio.run(teardown())
+
+
+@pytest.fixture
+def api_key(db: None) -> str:
+    _, raw = ApiKey.issue("tests")
+    return raw
+
+
+@pytest.fixture
+def api(api_key: str, streams: None) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def event_body() -> Callable[..., dict[str, Any]]:
+    """The example body of API.md, with a fresh eventId unless one is given."""
+    counter = iter(range(1, 10**9))
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "eventId": f"evt_{os.urandom(6).hex()}_{next(counter)}",
+            "eventType": "account",
+            "userId": "user_123",
+            "channels": ["email", "push"],
+            "priority": "high",
+            "data": {"userName": "John Doe", "actionUrl": "https://example.com/verify"},
+        }
+        body.update(overrides)
+        return {k: v for k, v in body.items() if v is not None}
+
+    return make
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback; the email channel is pointed at it."""
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.RELAY_PROVIDERS = {**settings.RELAY_PROVIDERS, "email": ["smtp"]}
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+async def pipeline(transactional_db: None, streams: None) -> AsyncIterator[None]:
+    """Every stage consuming in this test's event loop until the test ends."""
+    await purge_streams()  # events accepted by earlier tests are nobody's to deliver now
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(run_stage(spec, stop, batch_size=100)) for spec in all_stage_specs(names())]
+    await asyncio.sleep(0.3)
+    yield
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+    await purge_streams()
+
+
+async def purge_streams(events: bool = True, work: bool = True) -> None:
+    """Drop this run's queued messages, so one test's leftovers never reach the next."""
+    nc = await nats.connect(settings.NATS_URL)
+    try:
+        js = nc.jetstream()
+        if events:
+            await js.purge_stream(names().events_stream)
+        if work:
+            await js.purge_stream(names().work_stream)
+    finally:
+        await nc.close()
+
+
+class _TestServer(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture
+async def asgi_server(transactional_db: None) -> AsyncIterator[str]:
+    """The real ASGI app (HTTP + WebSocket) on a free port, served in the test's loop."""
+    port = free_port()
+    server = _TestServer(
+        uvicorn.Config(
+            "config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, timeout=10)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll an async or sync predicate until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a `manage.py` child that must see this test's database and streams."""
+    db = settings.DATABASES["default"]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SECRET_KEY=settings.SECRET_KEY,
+        NATS_URL=settings.NATS_URL,
+        RELAY_NATS_PREFIX=settings.RELAY_NATS_PREFIX,
+        RELAY_ACK_WAIT=str(settings.RELAY_ACK_WAIT),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_manage(*args: str, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=subprocess_env(**env),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_worker_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Pipeline worker threads keep connections open; end them so the test database can go."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -1,0 +1,229 @@
+"""POST /api/events and /api/events/batch: the contract of API.md, against real NATS."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import nats
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from notifications.models import ApiKey, Event
+from pipeline.embedded_nats import free_port
+from pipeline.names import names
+
+pytestmark = pytest.mark.django_db
+
+EventBody = Callable[..., dict[str, Any]]
+
+
+def stream_messages() -> int:
+    async def count() -> int:
+        nc = await nats.connect(settings.NATS_URL)
+        try:
+            info = await nc.jetstream().stream_info(names().events_stream)
+            return int(info.state.messages)
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())
+
+
+def test_api_md_example_body_is_accepted_as_is(api: APIClient) -> None:
+    body = {
+        "eventId": "evt_123",
+        "eventType": "account",
+        "userId": "user_123",
+        "channels": ["email", "push"],
+        "priority": "high",
+        "data": {"userName": "John Doe", "actionUrl": "https://example.com/verify"},
+    }
+    body["eventId"] = f"evt_123_{settings.RELAY_NATS_PREFIX}"
+    before = stream_messages()
+    response = api.post("/api/events", body, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json() == {"eventId": body["eventId"], "status": "accepted"}
+    assert stream_messages() == before + 1
+
+
+def test_x_api_key_header_is_accepted(api_key: str, streams: None, event_body: EventBody) -> None:
+    client = APIClient()
+    response = client.post("/api/events", event_body(), format="json", HTTP_X_API_KEY=api_key)
+    assert response.status_code == 202
+
+
+def test_same_event_id_same_body_is_a_duplicate(api: APIClient, event_body: EventBody) -> None:
+    body = event_body()
+    assert api.post("/api/events", body, format="json").status_code == 202
+    again = api.post("/api/events", body, format="json")
+    assert again.status_code == 200
+    assert again.json() == {"eventId": body["eventId"], "status": "accepted", "duplicate": True}
+
+
+def test_same_event_id_with_other_body_is_a_conflict(api: APIClient, event_body: EventBody) -> None:
+    body = event_body()
+    assert api.post("/api/events", body, format="json").status_code == 202
+    before = stream_messages()
+    other = api.post("/api/events", {**body, "data": {"userName": "Jane"}}, format="json")
+    assert other.status_code == 409
+    detail = other.json()
+    assert detail["existingFingerprint"] != detail["requestFingerprint"]
+    assert len(detail["existingFingerprint"]) == 64
+    assert stream_messages() == before
+
+
+def test_duplicate_is_recognised_from_the_database_after_the_cache_forgets(
+    api: APIClient, event_body: EventBody
+) -> None:
+    from django.core.cache import cache
+
+    body = event_body()
+    Event.objects.create(
+        event_id=body["eventId"],
+        event_type="account",
+        user_id="user_123",
+        channels=["email"],
+        fingerprint="0" * 64,
+        accepted_at="2026-01-01T00:00:00Z",
+    )
+    cache.clear()
+    response = api.post("/api/events", body, format="json")
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"eventId": None}, "eventId"),
+        ({"eventId": ""}, "eventId"),
+        ({"eventId": "x" * 129}, "eventId"),
+        ({"eventId": "has space"}, "eventId"),
+        ({"eventType": None}, "eventType"),
+        ({"eventType": "bad type*"}, "eventType"),
+        ({"channels": []}, "channels"),
+        ({"channels": ["fax"]}, "channels"),
+        ({"channels": ["email", "email"]}, "channels"),
+        ({"channels": "email"}, "channels"),
+        ({"priority": "critical"}, "priority"),
+        ({"data": ["not", "an", "object"]}, "data"),
+        ({"userId": None}, "userId"),
+        ({"topic": "everyone"}, "topic"),
+        ({"scheduledAt": "2001-01-01T00:00:00Z"}, "scheduledAt"),
+        ({"scheduledAt": "next tuesday"}, "scheduledAt"),
+        ({"locale": "not a locale"}, "locale"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_event_is_rejected_with_field_errors_and_nothing_stored(
+    api: APIClient, event_body: EventBody, change: dict[str, Any], field: str
+) -> None:
+    body = {**event_body(), **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    before = stream_messages()
+    response = api.post("/api/events", body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert stream_messages() == before
+
+
+def test_malformed_json_is_a_400(api: APIClient) -> None:
+    response = api.post("/api/events", b'{"eventId": ', content_type="application/json")
+    assert response.status_code == 400
+    assert "body" in response.json()["errors"]
+
+
+def test_body_over_64_kib_is_a_413(api: APIClient, event_body: EventBody) -> None:
+    before = stream_messages()
+    response = api.post("/api/events", event_body(data={"blob": "x" * 70_000}), format="json")
+    assert response.status_code == 413
+    assert stream_messages() == before
+
+
+@pytest.mark.parametrize("header", [None, "Bearer rk_nope_nope", "Basic abc"])
+def test_missing_or_wrong_key_is_a_401(streams: None, event_body: EventBody, header: str | None) -> None:
+    client = APIClient()
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = client.post("/api/events", event_body(), format="json", **extra)
+    assert response.status_code == 401
+
+
+def test_revoked_key_is_a_401(streams: None, event_body: EventBody) -> None:
+    key, raw = ApiKey.issue("old")
+    key.revoke()
+    response = APIClient().post(
+        "/api/events", event_body(), format="json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 401
+
+
+def test_key_without_the_scope_is_a_403(streams: None, event_body: EventBody) -> None:
+    _, raw = ApiKey.issue("reader", ["read"])
+    response = APIClient().post(
+        "/api/events", event_body(), format="json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert response.status_code == 403
+
+
+def test_nats_unreachable_is_a_503_with_retry_after_and_a_retry_later_succeeds(
+    api: APIClient, event_body: EventBody, settings: Any
+) -> None:
+    body = event_body()
+    reachable = settings.NATS_URL
+    settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
+    response = api.post("/api/events", body, format="json")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert not Event.objects.filter(event_id=body["eventId"]).exists()
+
+    settings.NATS_URL = reachable
+    retry = api.post("/api/events", body, format="json")
+    assert retry.status_code == 202, "a 503 must not leave the eventId claimed"
+
+
+def test_batch_reports_each_item(api: APIClient, event_body: EventBody) -> None:
+    good, duplicate = event_body(), event_body()
+    assert api.post("/api/events", duplicate, format="json").status_code == 202
+    bad = event_body(channels=["fax"])
+    conflict = {**duplicate, "priority": "low"}
+    response = api.post("/api/events/batch", {"events": [good, bad, duplicate, conflict]}, format="json")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["code"] for r in results] == [202, 400, 200, 409]
+    assert results[1]["errors"]["channels"]
+    assert results[2]["duplicate"] is True
+    assert response.json()["accepted"] == 2
+
+
+def test_batch_of_500_is_accepted_and_501_refused(api: APIClient, event_body: EventBody) -> None:
+    events = [event_body() for _ in range(500)]
+    response = api.post("/api/events/batch", {"events": events}, format="json")
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 500
+    too_many = api.post("/api/events/batch", {"events": [*events, event_body()]}, format="json")
+    assert too_many.status_code == 400
+    assert "events" in too_many.json()["errors"]
+
+
+def test_get_unknown_event_is_a_404(api: APIClient) -> None:
+    assert api.get("/api/events/nope").status_code == 404
+
+
+def test_accepted_event_not_yet_ingested_reads_back_as_accepted(
+    api: APIClient, event_body: EventBody
+) -> None:
+    body = event_body()
+    api.post("/api/events", body, format="json")
+    response = api.get(f"/api/events/{body['eventId']}")
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+
+
+def test_openapi_schema_is_served(client: Any) -> None:
+    response = client.get("/api/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/events" in schema["paths"]

@@ -1,0 +1,166 @@
+"""Email through Django's SMTP backend and django-templated-email, against real SMTP servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from config.email_url import parse_email_url
+from deliveries.models import DeadLetter
+from pipeline.embedded_nats import free_port
+from pipeline.providers.base import OutboundMessage
+from pipeline.providers.email import SmtpEmailProvider
+from tests.factories import SubscriberFactory
+from tests.fakes.smtp import SmtpServer
+from tests.fakes.tls import self_signed_localhost
+from tests.providers.conftest import SendEvent, attempts_of, delivery_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def outbound(n: int, to: str) -> OutboundMessage:
+    return OutboundMessage(
+        delivery_id=n,
+        channel="email",
+        event_id=f"evt-{n}",
+        event_type="account",
+        subscriber_id=n,
+        user_id=f"user-{n}",
+        to=to,
+        content={"subject": f"Subject {n}", "text": f"Hello {n}", "html": f"<p>Hello <b>{n}</b></p>"},
+    )
+
+
+async def test_email_is_multipart_with_one_click_unsubscribe_header(
+    pipeline: None, smtp_server: SmtpServer, send_event: SendEvent
+) -> None:
+    await sync_to_async(SubscriberFactory)(user_id="mail-1", email="mail-1@example.com")
+    event_id = await send_event("mail-1", ["email"], data={"title": "Verify", "body": "Tap the link"})
+
+    delivery = await delivery_of(event_id, "email")
+
+    assert delivery.status == "sent" and delivery.provider == "smtp"
+    (message,) = smtp_server.messages
+    assert message["Subject"] == "Verify" and message["To"] == "mail-1@example.com"
+    assert message["Message-ID"] == delivery.provider_message_id
+    assert message.get_content_type() == "multipart/alternative"
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode() for part in message.get_payload()
+    }
+    assert "Tap the link" in parts["text/plain"] and "Tap the link" in parts["text/html"]
+    unsubscribe = "".join(message["List-Unsubscribe"].split())  # unfold
+    assert unsubscribe.startswith("<http://localhost:8000/api/unsubscribe/") and unsubscribe.endswith(">")
+    assert unsubscribe.strip("<>") in parts["text/plain"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+async def test_batch_is_sent_over_one_smtp_connection(smtp_server: SmtpServer) -> None:
+    results = await SmtpEmailProvider().send_batch([outbound(n, f"u{n}@example.com") for n in range(5)])
+
+    assert [r.kind for r in results] == ["ok"] * 5
+    assert sorted(m["To"] for m in smtp_server.messages) == [f"u{n}@example.com" for n in range(5)]
+    assert len(set(smtp_server.connections)) == 1
+
+
+async def test_refused_recipient_fails_alone_and_the_batch_goes_on(smtp_server: SmtpServer) -> None:
+    smtp_server.reject.add("u1@example.com")
+
+    results = await SmtpEmailProvider().send_batch([outbound(n, f"u{n}@example.com") for n in range(3)])
+
+    assert [r.kind for r in results] == ["ok", "permanent", "ok"]
+    assert len(smtp_server.messages) == 2 and len(set(smtp_server.connections)) == 1
+
+
+async def test_email_through_starttls_with_auth(
+    pipeline: None, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, send_event: SendEvent
+) -> None:
+    cert = self_signed_localhost(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert.cert_file))  # trust the local CA only
+    server = SmtpServer(cert=cert, credentials=("relay", "s3cret"))
+    server.start()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL = True, False
+        settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "relay", "s3cret"
+        settings.RELAY_PROVIDERS = {**settings.RELAY_PROVIDERS, "email": ["smtp"]}
+        await sync_to_async(SubscriberFactory)(user_id="mail-tls", email="tls@example.com")
+
+        delivery = await delivery_of(await send_event("mail-tls", ["email"]), "email")
+    finally:
+        server.stop()
+
+    assert delivery.status == "sent"
+    assert server.logins == ["relay"] and server.tls == [True]
+
+
+async def test_wrong_smtp_password_is_not_sent(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert = self_signed_localhost(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert.cert_file))
+    server = SmtpServer(cert=cert, credentials=("relay", "s3cret"))
+    server.start()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", server.port, True
+        settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "relay", "wrong"
+        (result,) = await SmtpEmailProvider().send_batch([outbound(1, "u1@example.com")])
+    finally:
+        server.stop()
+
+    assert result.kind == "transient" and "535" in result.error
+    assert server.messages == []
+
+
+async def test_temporary_smtp_failure_is_retried_then_sent(
+    pipeline: None, smtp_server: SmtpServer, send_event: SendEvent
+) -> None:
+    smtp_server.fail_next = 1
+    await sync_to_async(SubscriberFactory)(user_id="mail-retry", email="retry@example.com")
+
+    delivery = await delivery_of(await send_event("mail-retry", ["email"]), "email")
+
+    assert delivery.status == "sent" and delivery.attempts == 2
+    assert await attempts_of(delivery) == [("smtp", "transient"), ("smtp", "ok")]
+    assert len(smtp_server.messages) == 1
+
+
+async def test_rejected_recipient_fails_permanently_without_retry(
+    pipeline: None, smtp_server: SmtpServer, send_event: SendEvent
+) -> None:
+    smtp_server.reject.add("gone@example.com")
+    await sync_to_async(SubscriberFactory)(user_id="mail-gone", email="gone@example.com")
+
+    delivery = await delivery_of(await send_event("mail-gone", ["email"]), "email")
+
+    assert delivery.status == "failed" and delivery.attempts == 1 and "550" in delivery.reason
+    assert await sync_to_async(DeadLetter.objects.filter(delivery=delivery).exists)()
+
+
+async def test_failover_to_the_second_provider_when_smtp_is_down(
+    pipeline: None, settings: Any, send_event: SendEvent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", free_port(), False
+    settings.RELAY_PROVIDERS = {**settings.RELAY_PROVIDERS, "email": ["smtp", "console"]}
+    await sync_to_async(SubscriberFactory)(user_id="mail-failover", email="failover@example.com")
+
+    delivery = await delivery_of(await send_event("mail-failover", ["email"]), "email")
+
+    assert delivery.status == "sent" and delivery.provider == "console" and delivery.attempts == 1
+    assert await attempts_of(delivery) == [("smtp", "transient"), ("console", "ok")]
+    assert "To: failover@example.com" in capsys.readouterr().out
+
+
+def test_email_url_sets_host_port_tls_and_credentials() -> None:
+    assert parse_email_url("submission://me%40x.org:p%2Fw@smtp.example.com") == {
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "me@x.org",
+        "EMAIL_HOST_PASSWORD": "p/w",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+    assert parse_email_url("smtps://mail.example.com")["EMAIL_USE_SSL"] is True
+    assert parse_email_url("smtp://localhost:2525?tls=1")["EMAIL_PORT"] == 2525

@@ -1,0 +1,56 @@
+"""Route renders database templates; a template that cannot render fails the delivery, named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from rest_framework.test import APIClient
+
+from deliveries.models import Delivery
+from notifications.models import Subscriber
+from templates_admin.models import NotificationTemplate
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@sync_to_async
+def setup(**template: Any) -> None:
+    Subscriber.objects.create(user_id="tpl-user", locale="de-AT")
+    NotificationTemplate.objects.create(event_type="invoice.due", channel="in_app", locale="de", **template)
+
+
+@sync_to_async
+def delivery_of(event_id: str) -> Delivery | None:
+    return Delivery.objects.filter(notification__event__event_id=event_id).first()
+
+
+async def submit(api: APIClient, event_body: Callable[..., dict[str, Any]], data: dict[str, Any]) -> str:
+    body = event_body(eventType="invoice.due", userId="tpl-user", channels=["in_app"], data=data)
+    response = await sync_to_async(api.post)("/api/events", body, format="json")
+    assert response.status_code == 202, response.content
+    return body["eventId"]
+
+
+async def test_missing_variable_fails_the_delivery_with_template_error(
+    pipeline: None, api: APIClient, event_body: Callable[..., dict[str, Any]]
+) -> None:
+    await setup(subject="Rechnung", text_body="Hallo {{ userName }},\nfällig: {{ amount }}")
+    event_id = await submit(api, event_body, {"userName": "Ada"})
+    delivery = await wait_until(lambda: delivery_of(event_id))
+    assert delivery.status == "failed"
+    assert delivery.reason == "template_error: in_app body line 2: missing variable 'amount'"
+
+
+async def test_route_uses_the_language_template_for_a_regional_subscriber(
+    pipeline: None, api: APIClient, event_body: Callable[..., dict[str, Any]]
+) -> None:
+    await setup(subject="Rechnung {{ number }}", text_body="Hallo {{ userName }}")
+    event_id = await submit(api, event_body, {"userName": "Ada", "number": 7})
+    delivery = await wait_until(lambda: delivery_of(event_id))
+    assert delivery.reason == ""
+    assert delivery.content["title"] == "Rechnung 7"
+    assert delivery.content["body"] == "Hallo Ada"
