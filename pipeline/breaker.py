@@ -118,9 +118,11 @@ def observe(breaker: Breaker, outcomes: Sequence[bool], trial: bool, now: float,
         return _open(breaker, now, config)
     if now - breaker.window_start >= config.window:
         breaker = replace(breaker, window_start=now, calls=0, failures=0)
-    last_ok = max((i for i, ok in enumerate(outcomes) if ok), default=-1)
-    trailing = len(outcomes) - 1 - last_ok
-    consecutive = trailing if last_ok >= 0 else breaker.consecutive + trailing
+    # A batch is many calls: a run of failures in its middle counts as much as one at its end.
+    consecutive, longest = breaker.consecutive, 0
+    for ok in outcomes:
+        consecutive = 0 if ok else consecutive + 1
+        longest = max(longest, consecutive)
     failed = outcomes.count(False)
     breaker = replace(
         breaker,
@@ -131,7 +133,7 @@ def observe(breaker: Breaker, outcomes: Sequence[bool], trial: bool, now: float,
     ratio_tripped = (
         breaker.calls >= config.min_calls and breaker.failures >= config.failure_ratio * breaker.calls
     )
-    if consecutive >= config.failures or ratio_tripped:
+    if longest >= config.failures or ratio_tripped:
         return _open(breaker, now, config)
     return breaker
 

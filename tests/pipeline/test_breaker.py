@@ -50,6 +50,11 @@ def test_success_between_failures_keeps_the_breaker_closed(fast_breaker: None) -
     assert breaker.states()["smtp"]["consecutiveFailures"] == 2
 
 
+def test_a_run_of_failures_inside_one_batch_opens_the_breaker(fast_breaker: None) -> None:
+    breaker.breakers.observe("smtp", [True, False, False, False, True, True], trial=False)
+    assert not breaker.breakers.admit("smtp").allowed
+
+
 def test_breaker_opens_on_failure_ratio_over_the_window(fast_breaker: None) -> None:
     breaker.breakers.observe("smtp", [True, False] * 4, trial=False)
     assert breaker.breakers.admit("smtp").allowed  # 8 calls: below the minimum
