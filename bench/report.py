@@ -31,6 +31,8 @@ class Figures:
     server: str = ""
     mode: str = ""
     elapsed_s: float = 0.0
+    # CPU milliseconds per event during the latency phase, per process (bench/cpu.py).
+    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -55,6 +57,7 @@ class Figures:
             "server": self.server,
             "mode": self.mode,
             "elapsed_s": round(self.elapsed_s, 1),
+            "cpu_ms_per_event": self.cpu_ms_per_event,
         }
 
 
@@ -81,6 +84,14 @@ def print_report(console: Console, figures: Figures) -> None:
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)
+    if figures.cpu_ms_per_event:
+        cpu = Table(title=f"CPU per event in the latency phase ({figures.rate:g}/s)")
+        cpu.add_column("process")
+        cpu.add_column("ms", justify="right")
+        for label, ms in figures.cpu_ms_per_event.items():
+            cpu.add_row(label, f"{ms:.2f}")
+        cpu.add_row("total", f"{sum(figures.cpu_ms_per_event.values()):.2f}")
+        console.print(cpu)
     for note in figures.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     # The contract: the last line of output is this JSON object.

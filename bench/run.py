@@ -13,7 +13,7 @@ import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import load
+from bench import cpu, load
 from bench.environment import BenchEnvironment, prepare
 from bench.options import Options
 from bench.processes import Pipeline
@@ -228,7 +228,9 @@ def _measure(
                 c,
             )
 
+    cpu_before = cpu.snapshot(pipeline.pids())
     latency_result = _phase(progress, f"latency at {options.rate:g}/s", offered, latency)
+    figures.cpu_ms_per_event = cpu.per_event_ms(cpu_before, cpu.snapshot(pipeline.pids()), offered)
     figures.p50, figures.p95, figures.p99 = (percentile(latency_result.latencies_ms, p) for p in (50, 95, 99))
     figures.ws_missed = latency_result.missed
     latency_tally = in_app_tally(latency_prefix)

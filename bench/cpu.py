@@ -1,0 +1,78 @@
+"""CPU time per process over a phase, from /proc: where an event's CPU goes, not just how long.
+
+Wall-clock figures on a shared two-core machine move with everything else running on it; the
+CPU each process spends per event does not. ``CpuMeter`` snapshots user+system time of the
+pipeline's processes (with their child processes, e.g. uvicorn workers), of the bench process
+itself (the load generator and WebSocket clients) and of the services by process name, and
+turns two snapshots into milliseconds per event. Linux only; elsewhere it reports nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+PROC = Path("/proc")
+SERVICES = {"postgres": "postgresql", "redis-server": "redis", "nats-server": "nats"}
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> tuple[str, int, float] | None:
+    """(command name, parent pid, CPU seconds) of one process, or None if it is gone."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # After the name: state(0) ppid(1) ... utime(11) stime(12).
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _all_processes() -> dict[int, tuple[str, int, float]]:
+    found = {}
+    for entry in PROC.iterdir() if PROC.exists() else ():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            found[int(entry.name)] = stat
+    return found
+
+
+def snapshot(roots: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds so far per label: each root with its descendants, the services, the bench."""
+    processes = _all_processes()
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (_, ppid, _) in processes.items():
+        children[ppid].append(pid)
+    totals: dict[str, float] = defaultdict(float)
+    claimed: set[int] = set()
+    for label, root in roots.items():
+        stack = [root]
+        while stack:
+            pid = stack.pop()
+            if pid in processes and pid not in claimed:
+                claimed.add(pid)
+                totals[label] += processes[pid][2]
+                stack.extend(children[pid])
+    for pid, (name, _, seconds) in processes.items():
+        service = SERVICES.get(name)
+        if service is None and name.startswith("postgres"):
+            service = "postgresql"  # backends are renamed "postgres: user db ..." on some systems
+        if service is not None and pid not in claimed:
+            totals[service] += seconds
+    times = os.times()
+    totals["bench (load + sockets)"] = times.user + times.system
+    return dict(totals)
+
+
+def per_event_ms(before: Mapping[str, float], after: Mapping[str, float], events: int) -> dict[str, float]:
+    """Milliseconds of CPU per event between two snapshots, largest first."""
+    if events <= 0:
+        return {}
+    spent = {label: after[label] - before.get(label, 0.0) for label in after}
+    return {
+        label: round(1000 * seconds / events, 2)
+        for label, seconds in sorted(spent.items(), key=lambda item: -item[1])
+        if seconds > 0
+    }
