@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpx
 import orjson
 import websockets
 
+from bench.http_clients import LoadClient
 from bench.load import Advance, event_body, send
 
 GRACE_SECONDS = 10.0
@@ -46,14 +46,15 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[index]
 
 
-async def _token(http: httpx.AsyncClient, user: str) -> str:
-    response = await http.post(f"/api/subscribers/{user}/token")
-    response.raise_for_status()
+async def _token(http: LoadClient, user: str) -> str:
+    response = await http.request("POST", f"/api/subscribers/{user}/token")
+    if response.status_code != 201:
+        raise RuntimeError(f"token for {user}: {response.status_code} {response.text[:200]}")
     return str(response.json()["token"])
 
 
 async def measure_latency(
-    http: httpx.AsyncClient,
+    http: LoadClient,
     ws_base: str,
     users: Sequence[str],
     prefix: str,
@@ -90,7 +91,7 @@ async def measure_latency(
         event_id = f"{prefix}-{index}"
         body = event_body(event_id, users[index % len(users)], ["in_app"], {"benchEventId": event_id})
         sent_at[event_id] = time.perf_counter()
-        async with in_flight:  # past the pool's size, wait here (FIFO, O(1)), not in httpx's pool
+        async with in_flight:  # past the pool's size, wait here (FIFO, O(1)), not in the client's pool
             response = await send(http, "POST", "/api/events", json=body)
         if response is not None and response.status_code == 202:
             result.accepted.append(event_id)

@@ -1,4 +1,4 @@
-"""HTTP load with httpx: subscribers first, then single-event POSTs and batch POSTs.
+"""HTTP load: subscribers first, then single-event POSTs and batch POSTs.
 
 Every accepted ``eventId`` is kept, so the run can later compare what the API accepted with
 what reached the sinks.
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from bench.http_clients import LoadClient, Reply, TransportFailure
 
 Advance = Callable[[int], None]
 ATTEMPTS = 3
@@ -32,25 +32,15 @@ class PhaseResult:
         return len(self.accepted) / self.elapsed if self.elapsed > 0 else 0.0
 
 
-async def send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+async def send(http: LoadClient, method: str, url: str, json: Any = None) -> Reply | None:
     """One request, retried on a broken connection as a real client would: event POSTs are
     idempotent by ``eventId``, so a retry can never deliver twice. None if it never got through."""
     for attempt in range(ATTEMPTS):
         try:
-            return await http.request(method, url, **kwargs)
-        except httpx.TransportError:
+            return await http.request(method, url, json=json)
+        except TransportFailure:
             await asyncio.sleep(0.05 * (attempt + 1))
     return None
-
-
-def client(base_url: str, api_key: str, concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {api_key}"},
-        limits=limits,
-        timeout=httpx.Timeout(30.0),
-    )
 
 
 def user_id(index: int) -> str:
@@ -88,9 +78,7 @@ async def _workers(items: Iterator[Any], concurrency: int, work: Callable[[Any],
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def create_subscribers(
-    http: httpx.AsyncClient, count: int, concurrency: int, advance: Advance
-) -> list[str]:
+async def create_subscribers(http: LoadClient, count: int, concurrency: int, advance: Advance) -> list[str]:
     users = [user_id(i) for i in range(count)]
 
     async def put(user: str) -> None:
@@ -105,7 +93,7 @@ async def create_subscribers(
 
 
 async def post_single(
-    http: httpx.AsyncClient, bodies: Sequence[dict[str, Any]], concurrency: int, advance: Advance
+    http: LoadClient, bodies: Sequence[dict[str, Any]], concurrency: int, advance: Advance
 ) -> PhaseResult:
     result = PhaseResult(started_at=time.time())
     started = time.perf_counter()
@@ -124,7 +112,7 @@ async def post_single(
 
 
 async def post_batches(
-    http: httpx.AsyncClient,
+    http: LoadClient,
     bodies: Sequence[dict[str, Any]],
     batch_size: int,
     concurrency: int,

@@ -100,6 +100,7 @@ class Pipeline:
                         str(child.process.pid),
                         "--subprocesses",
                         "--nonblocking",
+                        "--gil",  # only samples that hold the GIL: Python's CPU, not its waits
                         "--rate",
                         "200",
                         "--format",

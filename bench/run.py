@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench import cpu, load
 from bench.environment import BenchEnvironment, prepare
+from bench.http_clients import make_client
 from bench.options import Options
 from bench.processes import Pipeline
 from bench.report import Figures, print_report
@@ -153,7 +154,7 @@ def _measure(
     run = env.run_id
 
     def http() -> Any:
-        return load.client(base, api_key, c)
+        return make_client(options.client, base, api_key, c)
 
     async def subscribers(advance: Callable[[int], None]) -> list[str]:
         async with http() as client:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from django.core.cache import cache
 
+from pipeline.redis_client import shared_redis
+
 
 def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[str | None]:
     """For each key, in order: None if this call claimed it, else the value already there."""
@@ -23,7 +25,7 @@ def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[
     client = getattr(cache, "client", None)
     if client is None or not hasattr(client, "get_client"):
         return [_claim_one(key, value, timeout) for key, value in zip(keys, values, strict=True)]
-    redis = client.get_client(write=True)
+    redis = shared_redis()
     made = [client.make_key(key) for key in keys]
     pipe = redis.pipeline(transaction=False)
     for key, value in zip(made, values, strict=True):
@@ -49,7 +51,7 @@ def count_hit(key: str, timeout: int) -> int:
     client = getattr(cache, "client", None)
     if client is not None and hasattr(client, "get_client"):
         made = client.make_key(key)
-        pipe = client.get_client(write=True).pipeline(transaction=False)
+        pipe = shared_redis().pipeline(transaction=False)
         pipe.set(made, client.encode(0), nx=True, ex=timeout)
         pipe.incr(made)
         return int(pipe.execute()[1])

@@ -28,6 +28,7 @@ from django.conf import settings
 
 from pipeline import metrics
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.redis_client import shared_redis
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +159,11 @@ class MemoryStore:
         with self._lock:
             return self._data.get(key, Breaker())
 
+    def add_calls(self, key: str, n: int) -> None:
+        with self._lock:
+            current = self._data.get(key, Breaker())
+            self._data[key] = replace(current, calls=current.calls + n)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
@@ -170,9 +176,7 @@ class RedisStore:
         self.prefix = prefix
 
     def _client(self) -> Any:
-        from django_redis import get_redis_connection
-
-        return get_redis_connection("default")
+        return shared_redis()
 
     def key(self, provider: str) -> str:
         return f"{self.prefix}:breaker:{provider}"
@@ -199,6 +203,10 @@ class RedisStore:
 
     def read(self, key: str) -> Breaker:
         return Breaker.load(self._client().hgetall(key))
+
+    def add_calls(self, key: str, n: int) -> None:
+        # Commutative, so no WATCH; a concurrent WATCH transaction on the key sees it and retries.
+        self._client().hincrby(key, "calls", n)
 
     def clear(self) -> None:
         client = self._client()
@@ -229,6 +237,10 @@ class Breakers:
         return use(self.memory, provider)
 
     def admit(self, provider: str) -> Permit:
+        if self.read(provider).state == "closed":
+            # Closed admits everyone and changes nothing: one read instead of a transaction.
+            metrics.set_breaker_state(provider, "closed")
+            return Permit(allowed=True)
         config, now = Config.from_settings(), time.time()
 
         def change(breaker: Breaker) -> tuple[Breaker, tuple[Breaker, Permit]]:
@@ -241,6 +253,16 @@ class Breakers:
 
     def observe(self, provider: str, outcomes: Sequence[bool], trial: bool) -> None:
         config, now = Config.from_settings(), time.time()
+        if not trial and outcomes and all(outcomes):
+            current = self.read(provider)
+            if (
+                current.state == "closed"
+                and not current.consecutive
+                and now - current.window_start < config.window
+            ):
+                # A healthy provider's successes only add to the window's call count.
+                self._run(provider, lambda store, key: store.add_calls(key, len(outcomes)))
+                return
 
         def change(breaker: Breaker) -> tuple[Breaker, tuple[Breaker, Breaker]]:
             after = observe(breaker, outcomes, trial, now, config)

@@ -7,12 +7,38 @@ installations never see each other's state.
 
 from __future__ import annotations
 
+import threading
+
 import structlog
 from django.conf import settings
 from redis import Redis
 
 log = structlog.get_logger(__name__)
 _warned = False
+_clients: dict[str, Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_redis() -> Redis:
+    """The process's redis-py client for the default cache's server, made once.
+
+    Django keeps cache objects per async context, so a request, or a stage's call into a
+    worker thread, gets a fresh django-redis client whose first use builds a new ``Redis``
+    object: a twentieth of the API's CPU per request (py-spy, docs/BENCHMARKS.md). redis-py
+    clients are thread-safe and pool their connections, so one per process serves every
+    thread. Keyed by the cache's location, so a test that points the cache elsewhere gets
+    a client for that server.
+    """
+    location = str(settings.CACHES["default"].get("LOCATION", ""))
+    client = _clients.get(location)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(location)
+            if client is None:
+                from django_redis import get_redis_connection
+
+                client = _clients[location] = get_redis_connection("default")
+    return client
 
 
 def raw_redis() -> Redis | None:
@@ -22,9 +48,7 @@ def raw_redis() -> Redis | None:
             log.warning("redis_not_configured", fallback="database", affects="rate limits, dedup")
             _warned = True
         return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
+    return shared_redis()
 
 
 def redis_key(*parts: object) -> str:

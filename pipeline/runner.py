@@ -60,6 +60,7 @@ def all_stage_specs(n: Names) -> list[StageSpec]:
 async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None = None) -> None:
     """Consume until ``stop`` is set. Errors pause the loop; they never end it."""
     batch_size = batch_size or int(settings.RELAY_FETCH_BATCH)
+    linger = float(settings.RELAY_FETCH_LINGER)
     bound = log.bind(stage=spec.label)
     # Every line logged by this task (the stage's own included) carries the stage, and
     # nothing inherited from whoever started the task (a request's id, say).
@@ -90,6 +91,11 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 metrics.EVENTS_FAILED.labels(spec.label, "batch_error").inc(len(batch))
                 await _nak_quietly(batch, delay=ERROR_PAUSE * 2)
                 await asyncio.sleep(ERROR_PAUSE)
+                continue
+            if linger > 0 and len(batch) < batch_size:
+                # Busy but not backlogged: let the next batch gather for a moment, so that a
+                # steady trickle is handled a few messages per batch instead of one by one.
+                await asyncio.sleep(linger)
     finally:
         await nc.close()
         bound.info("stage_stopped")
