@@ -92,7 +92,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 await _nak_quietly(batch, delay=ERROR_PAUSE * 2)
                 await asyncio.sleep(ERROR_PAUSE)
                 continue
-            if linger > 0 and len(batch) < batch_size:
+            if linger > 0 and 1 < len(batch) < batch_size:
                 # Busy but not backlogged: let the next batch gather for a moment, so that a
                 # steady trickle is handled a few messages per batch instead of one by one.
                 await asyncio.sleep(linger)
