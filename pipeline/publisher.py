@@ -56,6 +56,9 @@ class Publisher:
                 return self._js
             if time.monotonic() - self._failed_at < self.CONNECT_BACKOFF:
                 raise PublishUnavailable("NATS unreachable (recent connect failure)")
+            # The connection's own tasks (reconnects, errors) inherit this context: without this
+            # they would log with the request id of whichever request happened to connect.
+            structlog.contextvars.clear_contextvars()
             try:
                 self._nc = await jetstream.connect(
                     "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
