@@ -4,7 +4,8 @@ Per batch: one query loads the deliveries, providers send (each behind its circu
 breaker, failing over in order on transient errors or an open breaker), one transaction
 records statuses and attempts, then messages are acked, or nak'ed with a backoff delay for a
 retry (or the breaker's remaining cool-down, which costs no attempt). A delivery already in
-a final state is never sent again, so redeliveries and replays are harmless.
+a final state is never sent again, so redeliveries and replays are harmless. A delivery
+that waited (quiet hours, ``scheduledAt``) meets the subscriber's preferences again first.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
 from pipeline.providers.base import SUPPRESS, OutboundMessage, Provider, ProviderResult
 from pipeline.providers.registry import providers_for
+from preferences.engine import Decision, preference_decision
+from preferences.selectors import routing_facts
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +63,22 @@ def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
         "notification__event", "notification__subscriber"
     )
     return {d.pk: d for d in rows}
+
+
+def preferences_now(deliveries: list[Delivery], channel: str) -> dict[int, Decision]:
+    """Rules 1-4 of the routing engine again, for deliveries that waited (quiet hours,
+    ``scheduledAt``): a subscriber who opted out, or lost the address, while the message
+    waited does not get it. Dedup and rate limits were settled when it was routed."""
+    notifications = [d.notification for d in deliveries]
+    facts = routing_facts(
+        {n.subscriber for n in notifications},
+        {n.event.event_type for n in notifications},
+        with_devices=channel == "push",
+    )
+    return {
+        d.pk: preference_decision(d.notification.event, d.notification.subscriber, channel, facts)
+        for d in deliveries
+    }
 
 
 def active_tokens(subscriber_ids: set[int]) -> dict[int, list[str]]:
@@ -210,6 +229,15 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             finished.append(delivery)
             continue
         to_send.append(Outcome(delivery))
+    waited = [o.delivery for o in to_send if o.delivery.not_before is not None]
+    if waited:
+        verdicts = await run_db(preferences_now, waited, channel)
+        for outcome in to_send:
+            verdict = verdicts.get(outcome.delivery.pk)
+            if verdict is not None and verdict.action == "suppress":
+                outcome.delivery.status, outcome.delivery.reason = DeliveryStatus.SUPPRESSED, verdict.reason
+                finished.append(outcome.delivery)
+        to_send = [o for o in to_send if o.delivery.status == DeliveryStatus.PENDING]
     providers = providers_for(channel)
     if to_send and not providers:
         for outcome in to_send:

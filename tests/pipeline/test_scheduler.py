@@ -11,11 +11,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from deliveries.models import Delivery
 from notifications.models import Notification, Subscriber
 from pipeline.names import names
 from pipeline.scheduler import run_scheduler
+from realtime.models import InboxMessage
 from tests.conftest import purge_streams, start_manage, wait_until
 from tests.preferences.routing import make_event
 
@@ -68,6 +70,31 @@ async def test_scheduler_sends_due_deferred_and_scheduled_deliveries(pipeline: N
     assert totals.published == 5
     await wait_until(lambda: _all_sent(deferred + scheduled))
     assert await states(later) == [("deferred", "quiet_hours")]
+
+
+async def test_an_opt_out_made_while_a_delivery_waited_suppresses_it(pipeline: None, api_key: str) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    opted_out, still_in = await waiting_deliveries(2, "deferred", past)
+
+    @sync_to_async
+    def opt_out_of_in_app(delivery_id: int) -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+        user = Delivery.objects.get(pk=delivery_id).notification.subscriber.user_id
+        body = {"userId": user, "channel": "in_app", "eventType": "*", "enabled": False}
+        return int(client.post("/api/preferences", body, format="json").status_code)
+
+    assert await opt_out_of_in_app(opted_out) == 201
+    assert (await run_scheduler(asyncio.Event(), once=True)).published == 2
+    await wait_until(lambda: _all_sent([still_in]))
+    await wait_until(lambda: _final([opted_out]))
+    assert await states([opted_out]) == [("suppressed", "channel_opted_out")]
+    assert not await sync_to_async(InboxMessage.objects.filter(delivery_id=opted_out).exists)()
+
+
+@sync_to_async
+def _final(ids: list[int]) -> bool:
+    return not Delivery.objects.filter(pk__in=ids, status__in=["pending", "deferred"]).exists()
 
 
 @sync_to_async
