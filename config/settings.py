@@ -249,6 +249,10 @@ FCM_TIMEOUT = float(os.environ.get("FCM_TIMEOUT", "10"))
 
 # --- Subscriber tokens ----------------------------------------------------------------
 RELAY_SUBSCRIBER_TOKEN_MAX_AGE = int(os.environ.get("RELAY_SUBSCRIBER_TOKEN_MAX_AGE", "86400"))
+# Inbox actions (mark_read, mark_seen, archive, mark_all_read) one WebSocket may send: a
+# sustained rate per second and a burst (realtime/throttle.py).
+RELAY_SOCKET_ACTION_RATE = float(os.environ.get("RELAY_SOCKET_ACTION_RATE", "5"))
+RELAY_SOCKET_ACTION_BURST = float(os.environ.get("RELAY_SOCKET_ACTION_BURST", "20"))
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,8 +2,10 @@
 
 Server to client: ``hello`` (counts and the latest page) on connect, ``notification`` for
 each new message, ``counts`` after every state change made from any tab or the API, and
-``error`` for a client message it could not carry out. Client to server: ``mark_read``,
-``mark_seen``, ``archive`` (each with ``id`` or ``ids``), ``mark_all_read`` and ``ping``.
+``error`` for a client message it could not carry out (``rate_limited``, with ``retryAfter``
+seconds, when a socket sends actions faster than ``RELAY_SOCKET_ACTION_RATE``). Client to
+server: ``mark_read``, ``mark_seen``, ``archive`` (each with ``id`` or ``ids``),
+``mark_all_read`` and ``ping``.
 The protocol is written up in README.md ("In-app inbox").
 """
 
@@ -17,10 +19,12 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from pipeline import metrics
 from realtime import selectors, services
 from realtime.groups import inbox_group, message_payload
+from realtime.throttle import TokenBucket
 from realtime.tokens import seconds_left, subscriber_from_token
 
 CLOSE_UNAUTHORIZED = 4401
@@ -35,6 +39,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     subscriber_id: int | None = None
     group: str = ""
     expiry: asyncio.Task[None] | None = None
+    bucket: TokenBucket
 
     def _token(self) -> tuple[str | None, str | None]:
         """The token from ``?token=`` or a ``token.<token>`` subprotocol (browsers cannot set headers)."""
@@ -56,6 +61,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.subscriber_id = subscriber.pk
+        self.bucket = TokenBucket(settings.RELAY_SOCKET_ACTION_RATE, settings.RELAY_SOCKET_ACTION_BURST)
         self.group = inbox_group(subscriber.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         metrics.ACTIVE_WEBSOCKETS.inc()
@@ -103,7 +109,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "requestId": request_id})
             return
         if kind == "mark_all_read":
-            await database_sync_to_async(services.mark_all_read)(self.subscriber_id)
+            if await self._allowed(request_id):
+                await database_sync_to_async(services.mark_all_read)(self.subscriber_id)
             return
         action = services.ACTIONS_ON_IDS.get(kind) if isinstance(kind, str) else None
         if action is None:
@@ -113,10 +120,20 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if not ids:
             await self._error("invalid_ids", request_id)
             return
+        if not await self._allowed(request_id):
+            return
         try:
             await database_sync_to_async(action)(self.subscriber_id, ids)
         except services.MessageNotFound:
             await self._error("not_found", request_id)
+
+    async def _allowed(self, request_id: Any) -> bool:
+        """Take a token for an action that reaches the database, or answer ``rate_limited``."""
+        wait = self.bucket.take()
+        if wait:
+            refusal = {"type": "error", "error": "rate_limited", "requestId": request_id}
+            await self.send_json({**refusal, "retryAfter": round(wait, 2)})
+        return not wait
 
     async def _error(self, error: str, request_id: Any) -> None:
         await self.send_json({"type": "error", "error": error, "requestId": request_id})

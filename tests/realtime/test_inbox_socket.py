@@ -148,3 +148,29 @@ async def test_an_open_socket_closes_with_4401_when_its_token_expires(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.receive(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_socket_sending_actions_too_fast_is_refused_with_retry_after(
+    asgi_server: str, settings: Any
+) -> None:
+    settings.RELAY_SOCKET_ACTION_RATE, settings.RELAY_SOCKET_ACTION_BURST = 0.5, 2
+    token, (first, second, third) = await subscriber_with_messages("alice", 3)
+    async with inbox_socket(asgi_server, token) as socket:
+        await socket.receive()
+        for message in (first, second):
+            await socket.send(type="mark_read", id=message)
+            assert (await socket.receive_type("counts"))["change"]["ids"] == [message]
+        await socket.send(type="mark_read", id=third, requestId="r3")
+        refused = await socket.receive()
+        assert refused | {"retryAfter": 0} == {
+            "type": "error",
+            "error": "rate_limited",
+            "requestId": "r3",
+            "retryAfter": 0,
+        }
+        assert 0 < refused["retryAfter"] <= 2
+        await socket.send(type="mark_read", ids=[])  # malformed: answered, costs no token
+        assert (await socket.receive())["error"] == "invalid_ids"
+        assert (await socket.next_after_ping())["type"] == "pong", "the socket stays open"
+    assert (await stored(third)).read_at is None
+    assert (await stored(second)).read_at is not None
