@@ -122,6 +122,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not ":memory:", so the pipeline's worker threads share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    # Parameters bound by PostgreSQL, not spliced in by psycopg, so that psycopg prepares the
+    # statements a process repeats (after 5 uses): measured by make bench, a quarter less CPU
+    # per query in the stages (docs/BENCHMARKS.md). Turn off behind a transaction-pooling
+    # PgBouncer older than 1.21, which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", default=True
+    )
 # django-prometheus's wrappers of the same backends count queries, errors and connections.
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."
@@ -131,6 +139,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 RELAY_DB_THREADS = int(os.environ.get("RELAY_DB_THREADS", "4"))
 # Worker threads (each with its database connection) serving HTTP requests in each ASGI process.
 RELAY_HTTP_THREADS = int(os.environ.get("RELAY_HTTP_THREADS", "8"))
+# POST /api/events answered on the ASGI server's loop when ordinary (notifications/fast_accept.py).
+RELAY_FAST_ACCEPT = env_bool("RELAY_FAST_ACCEPT", default=True)
 
 # --- Redis: cache and channel layer ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -4,39 +4,81 @@
 per id in one pipeline, then one ``MGET`` for the ids someone else holds, instead of one or
 two round trips per event, which ``make bench`` measured as half the batch endpoint's time.
 ``count_hit`` counts a request in a fixed window (the API throttle) with ``SET NX`` and
-``INCR`` in one pipeline instead of ``add`` then ``incr``. Values are encoded by django-redis
-itself, so ``cache.get``/``cache.delete`` see the same entries. Other cache backends (the
-in-memory one of ``make run``) fall back to the cache API.
+``INCR`` in one pipeline instead of ``add`` then ``incr``. Each has an ``a``-prefixed twin for
+code on an event loop (``notifications/fast_accept.py``) that sends the same commands through
+an asyncio client. Values are encoded by django-redis itself, so ``cache.get``/``cache.delete``
+see the same entries. Other cache backends (the in-memory one of ``make run``) fall back to
+the cache API, which does no I/O there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
-from pipeline.redis_client import shared_redis
+from pipeline.redis_client import shared_async_redis, shared_redis
+
+_codecs: dict[str, Any] = {}
+
+
+def _redis_cache() -> Any | None:
+    """django-redis's client (keys, encoding) when the cache is Redis, else None.
+
+    Remembered per cache location: Django makes cache objects per async context, and a fresh
+    django-redis client per request would load its serializer and compressor every time.
+    """
+    location = str(settings.CACHES["default"].get("LOCATION", ""))
+    if location not in _codecs:
+        client = getattr(cache, "client", None)
+        _codecs[location] = client if client is not None and hasattr(client, "get_client") else None
+    return _codecs[location]
+
+
+def _queue_claims(pipe: Any, client: Any, made: Sequence[str], values: Sequence[str], timeout: int) -> None:
+    for key, value in zip(made, values, strict=True):
+        pipe.set(key, client.encode(value), nx=True, ex=timeout)
+
+
+def _taken(claimed: Sequence[Any]) -> list[int]:
+    return [index for index, ok in enumerate(claimed) if not ok]
+
+
+def _holders(client: Any, size: int, taken: list[int], held: Sequence[Any]) -> list[str | None]:
+    result: list[str | None] = [None] * size
+    for index, raw in zip(taken, held, strict=True):
+        result[index] = str(client.decode(raw)) if raw is not None else None
+    return result
 
 
 def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[str | None]:
     """For each key, in order: None if this call claimed it, else the value already there."""
-    if not keys:
-        return []
-    client = getattr(cache, "client", None)
-    if client is None or not hasattr(client, "get_client"):
+    client = _redis_cache()
+    if not keys or client is None:
         return [_claim_one(key, value, timeout) for key, value in zip(keys, values, strict=True)]
     redis = shared_redis()
     made = [client.make_key(key) for key in keys]
     pipe = redis.pipeline(transaction=False)
-    for key, value in zip(made, values, strict=True):
-        pipe.set(key, client.encode(value), nx=True, ex=timeout)
-    claimed = pipe.execute()
-    taken = [index for index, ok in enumerate(claimed) if not ok]
+    _queue_claims(pipe, client, made, values, timeout)
+    taken = _taken(pipe.execute())
     held = redis.mget([made[index] for index in taken]) if taken else []
-    result: list[str | None] = [None] * len(made)
-    for index, raw in zip(taken, held, strict=True):
-        result[index] = str(client.decode(raw)) if raw is not None else None
-    return result
+    return _holders(client, len(made), taken, held)
+
+
+async def aclaim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[str | None]:
+    """``claim_all`` from an event loop."""
+    client = _redis_cache()
+    if not keys or client is None:
+        return claim_all(keys, values, timeout)
+    redis = shared_async_redis()
+    made = [client.make_key(key) for key in keys]
+    pipe = redis.pipeline(transaction=False)
+    _queue_claims(pipe, client, made, values, timeout)
+    taken = _taken(await pipe.execute())
+    held = await redis.mget([made[index] for index in taken]) if taken else []
+    return _holders(client, len(made), taken, held)
 
 
 def _claim_one(key: str, value: str, timeout: int) -> str | None:
@@ -46,15 +88,33 @@ def _claim_one(key: str, value: str, timeout: int) -> str | None:
     return str(existing) if existing else None
 
 
+def _queue_hit(pipe: Any, client: Any, key: str, timeout: int) -> None:
+    made = client.make_key(key)
+    pipe.set(made, client.encode(0), nx=True, ex=timeout)
+    pipe.incr(made)
+
+
 def count_hit(key: str, timeout: int) -> int:
     """Add one to the window's counter (created with ``timeout``) and return the new count."""
-    client = getattr(cache, "client", None)
-    if client is not None and hasattr(client, "get_client"):
-        made = client.make_key(key)
-        pipe = shared_redis().pipeline(transaction=False)
-        pipe.set(made, client.encode(0), nx=True, ex=timeout)
-        pipe.incr(made)
-        return int(pipe.execute()[1])
+    client = _redis_cache()
+    if client is None:
+        return _count_in_cache(key, timeout)
+    pipe = shared_redis().pipeline(transaction=False)
+    _queue_hit(pipe, client, key, timeout)
+    return int(pipe.execute()[1])
+
+
+async def acount_hit(key: str, timeout: int) -> int:
+    """``count_hit`` from an event loop."""
+    client = _redis_cache()
+    if client is None:
+        return _count_in_cache(key, timeout)
+    pipe = shared_async_redis().pipeline(transaction=False)
+    _queue_hit(pipe, client, key, timeout)
+    return int((await pipe.execute())[1])
+
+
+def _count_in_cache(key: str, timeout: int) -> int:
     cache.add(key, 0, timeout=timeout)
     try:
         return int(cache.incr(key))

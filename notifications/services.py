@@ -16,13 +16,16 @@ import orjson
 import structlog
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
+from nats.js.api import PubAck
 
-from notifications.cache_batch import claim_all
+from notifications.cache_batch import aclaim_all, claim_all
 from notifications.models import Event, Subscriber
 from pipeline import metrics
+from pipeline.db import run_db
 from pipeline.names import names
-from pipeline.publisher import get_publisher
+from pipeline.publisher import get_publisher, sender_for_running_loop
 
 log = structlog.get_logger(__name__)
 
@@ -80,16 +83,10 @@ def _cache_key(event_id: str) -> str:
     return f"evt:{event_id}"
 
 
-def _claim_in_cache(event_ids: list[str], fingerprints: list[str]) -> list[str | None]:
-    """Claim the ids; for each, the fingerprint already claimed if another request got there first.
-
-    A cache outage is not an error: the database and JetStream still deduplicate.
-    """
-    try:
-        return claim_all([_cache_key(e) for e in event_ids], fingerprints, settings.RELAY_DEDUP_TTL)
-    except Exception as error:
-        log.warning("dedup_cache_unavailable", error=str(error))
-        return [None] * len(event_ids)
+def _claim_failed(error: Exception, count: int) -> list[str | None]:
+    """A cache outage is not an error: the database and JetStream still deduplicate."""
+    log.warning("dedup_cache_unavailable", error=str(error))
+    return [None] * count
 
 
 def _release_claim(event_id: str) -> None:
@@ -107,61 +104,109 @@ def accepted_but_pending(event_id: str) -> bool:
         return False
 
 
+def stored_fingerprints(event_ids: list[str]) -> dict[str, str]:
+    """Fingerprints of the events among ``event_ids`` already in the database.
+
+    One statement written out rather than compiled by the ORM on every request: the ORM's
+    compilation cost four times the query itself (in-process, docs/BENCHMARKS.md).
+    """
+    if not event_ids:
+        return {}
+    table, column = Event._meta.db_table, Event._meta.get_field("event_id").column
+    placeholders = ", ".join(["%s"] * len(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column}, fingerprint FROM {table} WHERE {column} IN ({placeholders})", event_ids
+        )
+        return dict(cursor.fetchall())
+
+
+class Intake:
+    """Accepting a batch of validated events, step by step; ``accept_events`` and
+    ``accept_events_async`` run the same steps with blocking or awaited I/O between them.
+
+    1. claim every eventId in the cache (a fast answer for retries within the TTL);
+    2. look the unclaimed ones up in the Event table (the truth, forever);
+    3. publish the rest to JetStream (``Nats-Msg-Id`` catches a race between two requests).
+    """
+
+    def __init__(self, validated_events: list[dict[str, Any]]) -> None:
+        self.bodies = [canonical_body(validated) for validated in validated_events]
+        self.results = [Acceptance(b["eventId"], "accepted", fingerprint_of(b)) for b in self.bodies]
+        self.to_check: list[int] = []
+        self.to_publish: list[int] = []
+
+    def claim_keys(self) -> tuple[list[str], list[str]]:
+        return [_cache_key(r.event_id) for r in self.results], [r.fingerprint for r in self.results]
+
+    def after_claims(self, claims: list[str | None]) -> list[str]:
+        """Settle the ids someone already claimed; return the ids to look up in the database."""
+        for index, (result, existing) in enumerate(zip(self.results, claims, strict=True)):
+            if existing is not None:
+                result.outcome = "duplicate" if existing == result.fingerprint else "conflict"
+                result.existing_fingerprint = existing
+            else:
+                self.to_check.append(index)
+        return [self.results[index].event_id for index in self.to_check]
+
+    def after_lookup(self, stored: dict[str, str]) -> list[tuple[str, bytes, str]]:
+        """Settle the ids already stored; return the messages to publish."""
+        for index in self.to_check:
+            result = self.results[index]
+            if result.event_id in stored:
+                result.existing_fingerprint = stored[result.event_id]
+                result.outcome = "duplicate" if stored[result.event_id] == result.fingerprint else "conflict"
+            else:
+                self.to_publish.append(index)
+        n = names()
+        return [
+            (
+                n.event_subject(self.bodies[index]["eventType"]),
+                event_message(self.bodies[index], self.results[index].fingerprint),
+                self.results[index].event_id,
+            )
+            for index in self.to_publish
+        ]
+
+    def after_publish(self, acks: list[PubAck | Exception]) -> list[Acceptance]:
+        for index, ack in zip(self.to_publish, acks, strict=True):
+            result = self.results[index]
+            if isinstance(ack, Exception):
+                result.outcome = "unavailable"
+                result.error = str(ack)
+                _release_claim(result.event_id)
+                log.warning("event_publish_failed", event_id=result.event_id, error=str(ack))
+            elif ack.duplicate:
+                result.outcome = "duplicate"
+                result.existing_fingerprint = result.fingerprint
+        for result in self.results:
+            metrics.EVENTS_RECEIVED.labels(result.outcome).inc()
+        return self.results
+
+
 def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
     """Store each event durably in JetStream, or say why not. Order of results = input."""
-    results: list[Acceptance] = []
-    to_check: list[Acceptance] = []
-    bodies: dict[int, dict[str, Any]] = {}
-    prepared = []
-    for validated in validated_events:
-        body = canonical_body(validated)
-        prepared.append((body, Acceptance(body["eventId"], "accepted", fingerprint_of(body))))
-    claims = _claim_in_cache([r.event_id for _, r in prepared], [r.fingerprint for _, r in prepared])
-    for (body, result), existing in zip(prepared, claims, strict=True):
-        if existing is not None:
-            result.outcome = "duplicate" if existing == result.fingerprint else "conflict"
-            result.existing_fingerprint = existing
-        else:
-            to_check.append(result)
-            bodies[id(result)] = body
-        results.append(result)
+    intake = Intake(validated_events)
+    try:
+        claims = claim_all(*intake.claim_keys(), settings.RELAY_DEDUP_TTL)
+    except Exception as error:
+        claims = _claim_failed(error, len(intake.results))
+    messages = intake.after_lookup(stored_fingerprints(intake.after_claims(claims)))
+    return intake.after_publish(get_publisher().publish_many(messages) if messages else [])
 
-    stored = dict(
-        Event.objects.filter(event_id__in=[r.event_id for r in to_check]).values_list(
-            "event_id", "fingerprint"
-        )
-    )
-    to_publish: list[Acceptance] = []
-    for result in to_check:
-        if result.event_id in stored:
-            result.existing_fingerprint = stored[result.event_id]
-            result.outcome = "duplicate" if stored[result.event_id] == result.fingerprint else "conflict"
-        else:
-            to_publish.append(result)
 
-    n = names()
-    acks = get_publisher().publish_many(
-        [
-            (
-                n.event_subject(bodies[id(r)]["eventType"]),
-                event_message(bodies[id(r)], r.fingerprint),
-                r.event_id,
-            )
-            for r in to_publish
-        ]
-    )
-    for result, ack in zip(to_publish, acks, strict=True):
-        if isinstance(ack, Exception):
-            result.outcome = "unavailable"
-            result.error = str(ack)
-            _release_claim(result.event_id)
-            log.warning("event_publish_failed", event_id=result.event_id, error=str(ack))
-        elif ack.duplicate:
-            result.outcome = "duplicate"
-            result.existing_fingerprint = result.fingerprint
-    for result in results:
-        metrics.EVENTS_RECEIVED.labels(result.outcome).inc()
-    return results
+async def accept_events_async(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
+    """``accept_events`` from an event loop: Redis and JetStream awaited on the running loop,
+    only the database lookup in a worker thread."""
+    intake = Intake(validated_events)
+    try:
+        claims = await aclaim_all(*intake.claim_keys(), settings.RELAY_DEDUP_TTL)
+    except Exception as error:
+        claims = _claim_failed(error, len(intake.results))
+    unclaimed = intake.after_claims(claims)
+    messages = intake.after_lookup(await run_db(stored_fingerprints, unclaimed) if unclaimed else {})
+    sender = sender_for_running_loop()
+    return intake.after_publish(await sender.publish_many(messages) if messages else [])
 
 
 def upsert_subscriber(user_id: str, fields: dict[str, Any]) -> tuple[Subscriber, bool]:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from notifications.cache_batch import count_hit
+from notifications.cache_batch import acount_hit, count_hit
 from notifications.models import ApiKey
 from realtime.authentication import SubscriberAuth
 
@@ -28,19 +28,26 @@ class CountingRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        window = self._window(self.get_cache_key(request, view))
+        return window is None or self._allows(window, count_hit(window[0], timeout=window[1]))
+
+    async def allow_async(self, ident: str) -> bool:
+        """``allow_request`` for code on an event loop, given what ``get_cache_key`` would return."""
+        window = self._window(ident)
+        return window is None or self._allows(window, await acount_hit(window[0], timeout=window[1]))
+
+    def _window(self, ident: str | None) -> tuple[str, int, float] | None:
+        """The counter of this moment's window: (key, its lifetime, the moment); None: no limit."""
         self.rate = self.get_rate()
-        if self.rate is None:
-            return True
+        if self.rate is None or ident is None:
+            return None
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        ident = self.get_cache_key(request, view)
-        if ident is None:
-            return True
         now = self.timer()
-        window = int(now // self.duration)
-        key = f"{ident}:{window}"
-        count = count_hit(key, timeout=self.duration + 1)  # one round trip with Redis
+        return f"{ident}:{int(now // self.duration)}", self.duration + 1, now
+
+    def _allows(self, window: tuple[str, int, float], count: int) -> bool:
         if count > self.num_requests:
-            self.wait_seconds = (window + 1) * self.duration - now
+            self.wait_seconds = (window[2] // self.duration + 1) * self.duration - window[2]
             return False
         return True
 
@@ -53,7 +60,10 @@ class ApiKeyRateThrottle(CountingRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         key = request.auth
-        return f"throttle:{self.scope}:{key.pk}" if isinstance(key, ApiKey) else None
+        return self.ident(key) if isinstance(key, ApiKey) else None
+
+    def ident(self, key: ApiKey) -> str:
+        return f"throttle:{self.scope}:{key.pk}"
 
 
 class SubscriberRateThrottle(CountingRateThrottle):

@@ -1,7 +1,12 @@
-"""Publishing to JetStream from synchronous code (Django views, the admin, commands).
+"""Publishing to JetStream from the API: from synchronous code, and from an event loop.
 
-The NATS client lives on its own event loop in a daemon thread, so one connection is reused
-by every request of the process whatever server runs Django (WSGI, ASGI, the test client).
+``JetStreamSender`` holds one NATS connection on one event loop and publishes with
+``Nats-Msg-Id``. Synchronous code (Django views, the admin, commands) goes through
+``get_publisher()``, whose sender lives on its own loop in a daemon thread, so one connection
+serves every request of the process whatever server runs Django (WSGI, ASGI, the test
+client). Code already on an event loop (the API's fast path, ``notifications/fast_accept.py``)
+awaits ``sender_for_running_loop()`` instead: no hand-off to that thread and back, which
+``make bench`` measured at a millisecond of CPU per request (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -23,24 +28,87 @@ from pipeline import jetstream
 
 log = structlog.get_logger(__name__)
 
+Item = tuple[str, bytes, str]  # subject, payload, Nats-Msg-Id
+
 
 class PublishUnavailable(Exception):
     """JetStream did not confirm storage in time; nothing may be assumed stored."""
 
 
-class Publisher:
+class JetStreamSender:
+    """One NATS connection, made on first use on the loop that uses it."""
+
     # After a failed connect, fail fast for this long instead of making every request wait.
     CONNECT_BACKOFF = 1.0
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._lock: asyncio.Lock | None = None
+        self._failed_at = 0.0
+
+    async def _context(self) -> JetStreamContext:
+        if self._js is not None and self._nc is not None and not self._nc.is_closed:
+            return self._js
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if self._js is not None and self._nc is not None and not self._nc.is_closed:
+                return self._js
+            if time.monotonic() - self._failed_at < self.CONNECT_BACKOFF:
+                raise PublishUnavailable("NATS unreachable (recent connect failure)")
+            # The connection's own tasks (reconnects, errors) inherit this context: without this
+            # they would log with the request id of whichever request happened to connect.
+            context = structlog.contextvars.get_contextvars()
+            structlog.contextvars.clear_contextvars()
+            try:
+                # nats-py keeps retrying a first connect that fails; a request cannot wait for it.
+                self._nc = await asyncio.wait_for(
+                    jetstream.connect(
+                        "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
+                    ),
+                    timeout=float(settings.RELAY_PUBLISH_TIMEOUT),
+                )
+            except Exception as error:
+                self._failed_at = time.monotonic()
+                raise PublishUnavailable(f"NATS unreachable: {error}") from error
+            finally:
+                structlog.contextvars.bind_contextvars(**context)
+            self._js = self._nc.jetstream(timeout=float(settings.RELAY_PUBLISH_TIMEOUT))
+            return self._js
+
+    async def publish_many(self, items: Sequence[Item]) -> list[PubAck | Exception]:
+        """Publish concurrently; each result is a PubAck or the exception for that item."""
+        try:
+            js = await self._context()
+        except PublishUnavailable as error:
+            return [error for _ in items]
+        timeout = float(settings.RELAY_PUBLISH_TIMEOUT)
+
+        async def one(subject: str, payload: bytes, msg_id: str) -> PubAck | Exception:
+            try:
+                return await js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id})
+            except Exception as error:  # each item reports its own outcome
+                return PublishUnavailable(f"{type(error).__name__}: {error}")
+
+        if len(items) == 1:
+            return [await one(*items[0])]
+        return list(await asyncio.gather(*(one(*item) for item in items)))
+
+    async def close(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()
+
+
+class Publisher:
+    """A ``JetStreamSender`` on a private loop thread, for synchronous callers."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sender = JetStreamSender(url)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="nats-pub")
         self._thread.start()
-        self._nc: NATS | None = None
-        self._js: JetStreamContext | None = None
-        self._lock = asyncio.Lock()
-        self._failed_at = 0.0
 
     def _run(self, coroutine: Any, timeout: float) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -50,58 +118,17 @@ class Publisher:
             future.cancel()
             raise PublishUnavailable("JetStream did not acknowledge in time") from error
 
-    async def _context(self) -> JetStreamContext:
-        async with self._lock:
-            if self._js is not None and self._nc is not None and not self._nc.is_closed:
-                return self._js
-            if time.monotonic() - self._failed_at < self.CONNECT_BACKOFF:
-                raise PublishUnavailable("NATS unreachable (recent connect failure)")
-            # The connection's own tasks (reconnects, errors) inherit this context: without this
-            # they would log with the request id of whichever request happened to connect.
-            structlog.contextvars.clear_contextvars()
-            try:
-                self._nc = await jetstream.connect(
-                    "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
-                )
-            except Exception as error:
-                self._failed_at = time.monotonic()
-                raise PublishUnavailable(f"NATS unreachable: {error}") from error
-            self._js = self._nc.jetstream(timeout=float(settings.RELAY_PUBLISH_TIMEOUT))
-            return self._js
-
-    async def _publish_many(self, items: Sequence[tuple[str, bytes, str]]) -> list[Any]:
-        js = await self._context()
-        timeout = float(settings.RELAY_PUBLISH_TIMEOUT)
-
-        async def one(subject: str, payload: bytes, msg_id: str) -> Any:
-            try:
-                return await js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id})
-            except Exception as error:  # each item reports its own outcome
-                return PublishUnavailable(f"{type(error).__name__}: {error}")
-
-        return await asyncio.gather(*(one(*item) for item in items))
-
-    def publish_many(self, items: Sequence[tuple[str, bytes, str]]) -> list[PubAck | Exception]:
+    def publish_many(self, items: Sequence[Item]) -> list[PubAck | Exception]:
         """Publish concurrently; each result is a PubAck or the exception for that item."""
         timeout = float(settings.RELAY_PUBLISH_TIMEOUT) + 3.0
         try:
-            return list(self._run(self._publish_many(items), timeout))
+            return list(self._run(self._sender.publish_many(items), timeout))
         except PublishUnavailable as error:
             return [error for _ in items]
 
-    def publish(self, subject: str, payload: bytes, msg_id: str) -> PubAck:
-        result = self.publish_many([(subject, payload, msg_id)])[0]
-        if isinstance(result, Exception):
-            raise result if isinstance(result, PublishUnavailable) else PublishUnavailable(str(result))
-        return result
-
     def close(self) -> None:
-        async def _close() -> None:
-            if self._nc is not None and not self._nc.is_closed:
-                await self._nc.close()
-
         try:
-            self._run(_close(), 5)
+            self._run(self._sender.close(), 5)
         except Exception:  # closing a broken connection must not fail shutdown
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -121,3 +148,26 @@ def get_publisher() -> Publisher:
                 _publisher.close()
             _publisher = Publisher(url)
         return _publisher
+
+
+_loop_senders: dict[asyncio.AbstractEventLoop, JetStreamSender] = {}
+_closing: set[asyncio.Task[None]] = set()
+
+
+def sender_for_running_loop() -> JetStreamSender:
+    """The sender bound to the running loop (an ASGI server has one), rebuilt if the URL changed.
+
+    Senders of loops that have closed (a test's loop) are dropped on the way.
+    """
+    loop = asyncio.get_running_loop()
+    url = jetstream.nats_url()
+    for other in [other for other in _loop_senders if other.is_closed()]:
+        del _loop_senders[other]
+    sender = _loop_senders.get(loop)
+    if sender is None or sender.url != url:
+        if sender is not None:
+            closing = loop.create_task(sender.close())
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+        sender = _loop_senders[loop] = JetStreamSender(url)
+    return sender

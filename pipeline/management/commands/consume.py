@@ -1,10 +1,10 @@
-import asyncio
 import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from notifications.models import CHANNELS
+from pipeline import event_loop
 from pipeline.metrics import serve_metrics
 from pipeline.names import names
 from pipeline.runner import run_stages, stage_spec
@@ -29,4 +29,4 @@ class Command(BaseCommand):
             raise SystemExit(2)
         if options["metrics_port"]:
             serve_metrics(options["metrics_port"])
-        asyncio.run(run_stages([stage_spec(options["stage"], names(), options["channel"])]))
+        event_loop.run(run_stages([stage_spec(options["stage"], names(), options["channel"])]))

@@ -1,7 +1,6 @@
-import asyncio
-
 from django.core.management.base import BaseCommand
 
+from pipeline import event_loop
 from pipeline.runner import ensure_streams
 
 
@@ -9,5 +8,5 @@ class Command(BaseCommand):
     help = "Create or update the JetStream streams and durable consumers (idempotent)."
 
     def handle(self, *args: object, **options: object) -> None:
-        asyncio.run(ensure_streams())
+        event_loop.run(ensure_streams())
         self.stdout.write("streams and consumers ready")

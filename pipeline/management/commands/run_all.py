@@ -1,9 +1,9 @@
-import asyncio
 import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from pipeline import event_loop
 from pipeline.serve import serve_all
 
 
@@ -16,4 +16,4 @@ class Command(BaseCommand):
         parser.add_argument("--no-http", action="store_true", help="Run the stages only.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        asyncio.run(serve_all(options["host"], options["port"], with_http=not options["no_http"]))
+        event_loop.run(serve_all(options["host"], options["port"], with_http=not options["no_http"]))

@@ -1,8 +1,8 @@
-import asyncio
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from pipeline import event_loop
 from pipeline.scheduler import serve_scheduler
 
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=None, help="Rows claimed per pass.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        totals = asyncio.run(serve_scheduler(once=options["once"], batch=options["batch"]))
+        totals = event_loop.run(serve_scheduler(once=options["once"], batch=options["batch"]))
         self.stdout.write(
             f"published={totals.published} expired={totals.expired} redispatched={totals.redispatched}"
         )
