@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from django.db.models import Count
 from django.utils import timezone
@@ -13,10 +13,21 @@ from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
 from preferences.quiet_hours import Window
 
 
+def _quiet_hours(subscribers: Collection[Subscriber], ids: set[int]) -> Iterable[QuietHours]:
+    """The subscribers' quiet hours: already on them when the caller loaded them with
+    ``select_related("subscriber__quiet_hours")`` (route does: one query fewer per batch),
+    else read in one query."""
+    relation = Subscriber.quiet_hours.related
+    if all(relation.is_cached(s) for s in subscribers):
+        return [q for s in subscribers if (q := relation.get_cached_value(s)) is not None]
+    return QuietHours.objects.filter(subscriber_id__in=ids)
+
+
 def routing_facts(
     subscribers: Collection[Subscriber], event_types: Collection[str], with_devices: bool = True
 ) -> RoutingFacts:
-    """Devices, preferences, quiet hours and defaults of a batch: four queries, whatever its size.
+    """Devices, preferences, quiet hours and defaults of a batch: at most four queries, whatever
+    its size.
 
     Device counts only matter to push; a batch without push skips that query (``with_devices``).
     """
@@ -33,7 +44,8 @@ def routing_facts(
         q.subscriber_id: Window(
             q.start, q.end, q.timezone or zones[q.subscriber_id] or "UTC", frozenset(q.days)
         )
-        for q in QuietHours.objects.filter(subscriber_id__in=ids, enabled=True)
+        for q in _quiet_hours(subscribers, ids)
+        if q.enabled
     }
     defaults = {
         (channel, event_type): enabled

@@ -11,6 +11,7 @@ import structlog
 from channels.layers import get_channel_layer
 
 from deliveries.models import Delivery
+from pipeline.bulk import insert_new
 from pipeline.db import run_db
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 from realtime.groups import inbox_group, message_payload
@@ -21,22 +22,22 @@ log = structlog.get_logger(__name__)
 
 
 def store_inbox_messages(messages: Sequence[OutboundMessage]) -> list[InboxMessage]:
-    """Insert the batch's inbox rows (a redelivered one already has its row) and read them back."""
-    InboxMessage.objects.bulk_create(
-        [
-            InboxMessage(
-                subscriber_id=m.subscriber_id,
-                delivery=Delivery(pk=m.delivery_id),
-                event_type=m.event_type,
-                title=m.content.get("title", ""),
-                body=m.content.get("body", ""),
-                action_url=m.content.get("actionUrl", ""),
-                data=m.data,
-            )
-            for m in messages
-        ],
-        ignore_conflicts=True,
-    )
+    """Insert the batch's inbox rows; a redelivered message already has its row, read back."""
+    rows = [
+        InboxMessage(
+            subscriber_id=m.subscriber_id,
+            delivery=Delivery(pk=m.delivery_id),
+            event_type=m.event_type,
+            title=m.content.get("title", ""),
+            body=m.content.get("body", ""),
+            action_url=m.content.get("actionUrl", ""),
+            data=m.data,
+        )
+        for m in messages
+    ]
+    created = insert_new(InboxMessage, rows, unique=["delivery"])
+    if len(created) == len(rows):
+        return created
     return list(InboxMessage.objects.filter(delivery_id__in=[m.delivery_id for m in messages]))
 
 

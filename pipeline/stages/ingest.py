@@ -19,6 +19,7 @@ from nats.aio.msg import Msg
 
 from notifications.models import Event, Notification, Subscriber, TopicMembership
 from pipeline import metrics
+from pipeline.bulk import insert_new
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.jetstream import Outgoing, publish_all
@@ -64,13 +65,8 @@ def fan_out_chunk(event_pk: int, topic_key: str, after: int) -> tuple[list[int],
     )
     if not members:
         return [], None
-    Notification.objects.bulk_create(
-        [Notification(event_id=event_pk, subscriber_id=sid) for sid in members], ignore_conflicts=True
-    )
-    ids = Notification.objects.filter(event_id=event_pk, subscriber_id__in=members).values_list(
-        "pk", flat=True
-    )
-    return list(ids), members[-1]
+    ids = _notification_ids([(event_pk, sid) for sid in members])
+    return ids, members[-1]
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,8 @@ def persist_events(payloads: list[dict[str, Any]]) -> Persisted:
     for payload in payloads:
         by_id.setdefault(payload["event_id"], payload)
     with transaction.atomic():
-        Event.objects.bulk_create(
+        events = insert_new(
+            Event,
             [
                 Event(
                     event_id=p["event_id"],
@@ -104,19 +101,33 @@ def persist_events(payloads: list[dict[str, Any]]) -> Persisted:
                 )
                 for p in by_id.values()
             ],
-            ignore_conflicts=True,
+            unique=["event_id"],
         )
-        events = list(Event.objects.filter(event_id__in=by_id))
+        stored_before = by_id.keys() - {e.event_id for e in events}
+        if stored_before:  # a replayed batch, or an eventId used before with another body
+            events += Event.objects.filter(event_id__in=stored_before)
         events = [e for e in events if e.fingerprint == by_id[e.event_id]["fingerprint"]]
         direct = [e for e in events if e.user_id]
         subscriber_of = _subscriber_ids({e.user_id for e in direct})
-        Notification.objects.bulk_create(
-            [Notification(event_id=e.pk, subscriber_id=subscriber_of[e.user_id]) for e in direct],
-            ignore_conflicts=True,
-            batch_size=1000,
+        return Persisted(
+            _notification_ids([(e.pk, subscriber_of[e.user_id]) for e in direct]),
+            [(e.event_id, e.pk, e.topic) for e in events if e.topic],
         )
-        ids = Notification.objects.filter(event_id__in=[e.pk for e in direct]).values_list("pk", flat=True)
-        return Persisted(list(ids), [(e.event_id, e.pk, e.topic) for e in events if e.topic])
+
+
+def _notification_ids(pairs: list[tuple[int, int]]) -> list[int]:
+    """Ids of the (event, subscriber) notifications, creating those not there yet."""
+    created = insert_new(
+        Notification,
+        [Notification(event_id=e, subscriber_id=s) for e, s in pairs],
+        unique=["event", "subscriber"],
+    )
+    if len(created) == len(pairs):
+        return [n.pk for n in created]
+    events, subscribers = {e for e, _ in pairs}, {s for _, s in pairs}
+    found = Notification.objects.filter(event_id__in=events, subscriber_id__in=subscribers)
+    wanted = set(pairs)
+    return [pk for pk, e, s in found.values_list("pk", "event_id", "subscriber_id") if (e, s) in wanted]
 
 
 async def _publish_route(ctx: StageContext, notification_ids: list[int]) -> None:

@@ -15,6 +15,7 @@ from nats.aio.msg import Msg
 from deliveries.models import Delivery, DeliveryStatus
 from notifications.models import Notification
 from pipeline import metrics
+from pipeline.bulk import insert_new
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.dedup import decided_already
@@ -80,7 +81,9 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
     A pair decided before (a replayed message) keeps its first decision.
     """
     notifications = list(
-        Notification.objects.filter(pk__in=notification_ids).select_related("event", "subscriber")
+        Notification.objects.filter(pk__in=notification_ids).select_related(
+            "event", "subscriber", "subscriber__quiet_hours"
+        )
     )
     facts = routing_facts(
         {n.subscriber for n in notifications},
@@ -97,11 +100,17 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
                 deliveries.append(settled)
             else:
                 candidates.append(Candidate(n.pk, n.event, n.subscriber, channel))
+    candidates_decided_before = False
     for (nid, channel), decision in decide_all(candidates, facts, ROUTE_GATES).items():
         if decision.reason != "duplicate":
             deliveries.append(_decided_delivery(by_id[nid], channel, decision, facts.now))
-    created = Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        else:
+            candidates_decided_before = True
+    created = insert_new(Delivery, deliveries, unique=["notification", "channel"])
     metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
+    if len(created) == len(deliveries) and not candidates_decided_before:
+        return [(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING]
+    # A replay: the pairs decided before keep their first decision; those still pending go again.
     return list(
         Delivery.objects.filter(
             notification_id__in=notification_ids, status=DeliveryStatus.PENDING

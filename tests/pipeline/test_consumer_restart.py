@@ -54,9 +54,10 @@ async def test_in_app_worker_killed_mid_batch_delivers_each_message_exactly_once
     await _route_events(event_body, "killed-worker", "in_app")
     inbox = sync_to_async(InboxMessage.objects.filter(subscriber__user_id="killed-worker").count)
 
-    worker = start_manage("consume", "deliver", "--channel", "in_app", RELAY_FETCH_BATCH="20")
+    # Small batches and a close watch: a fast worker must still be killed long before the end.
+    worker = start_manage("consume", "deliver", "--channel", "in_app", RELAY_FETCH_BATCH="5")
     try:
-        await wait_until(lambda: _at_least(inbox, 60), timeout=60)
+        await wait_until(lambda: _at_least(inbox, 20), timeout=60, interval=0.01)
     finally:
         _stop(worker, signal.SIGKILL)
     assert await inbox() < EVENTS, "the worker must die before finishing for this test to mean anything"
