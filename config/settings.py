@@ -157,13 +157,17 @@ if REDIS_URL:
             },
         }
     }
+    # Redis pub/sub: a push to a socket is one PUBLISH, and each process receives by
+    # subscription. The list-based core layer took three round trips per group_send and a
+    # blocking pop per receive, a third of the in-app worker's and the WebSocket side's CPU
+    # (make bench, docs/BENCHMARKS.md). Both are at-most-once; the inbox row is the delivery
+    # and a socket catches up from it on reconnect.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("RELAY_CHANNEL_PREFIX", "relay"),
-                "capacity": 1000,
             },
         }
     }

@@ -22,7 +22,7 @@ from notifications.services import accept_events
 from pipeline.embedded_nats import free_port
 from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
-from tests.conftest import IN_CI, ROOT, start_manage, subprocess_env, wait_until
+from tests.conftest import IN_CI, ROOT, purge_streams, start_manage, subprocess_env, wait_until
 from tests.factories import SubscriberFactory
 from tests.realtime.helpers import token_for
 from tests.realtime.socket_client import inbox_socket
@@ -123,6 +123,7 @@ async def test_worker_process_reaches_sockets_on_every_server_and_tabs_sync_acro
         for socket in (alice_on_uvicorn, alice_on_daphne, bob_on_daphne):
             assert (await socket.receive())["type"] == "hello"
 
+        await purge_streams()  # events other tests left for their own "alice" would reach her too
         body = event_body(userId="alice", channels=["in_app"], data={"title": "Across processes"})
         (accepted,) = await sync_to_async(accept_events)([body])
         assert accepted.outcome == "accepted"

@@ -39,7 +39,7 @@ def redis_down(settings: Any) -> None:
         }
     }
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [dead]}}
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [dead]}}
     }
     settings.REDIS_URL = dead
     settings.RELAY_RATE_LIMITS = {**settings.RELAY_RATE_LIMITS, "email": "1000/h"}
