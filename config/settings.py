@@ -122,14 +122,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not ":memory:", so the pipeline's worker threads share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-else:
-    # Parameters bound by PostgreSQL, not spliced in by psycopg, so that psycopg prepares the
-    # statements a process repeats (after 5 uses): measured by make bench, a quarter less CPU
-    # per query in the stages (docs/BENCHMARKS.md). Turn off behind a transaction-pooling
-    # PgBouncer older than 1.21, which cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-        "DATABASE_SERVER_SIDE_BINDING", default=True
-    )
+elif env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # Parameters bound by PostgreSQL, and the statements a connection repeats prepared after
+    # five uses: the stages run the same few statements batch after batch, and preparing
+    # saved 40 % of their CPU per query, client and server side together (make bench,
+    # docs/BENCHMARKS.md). Turn off behind a transaction-pooling PgBouncer older than 1.21,
+    # which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 # django-prometheus's wrappers of the same backends count queries, errors and connections.
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends."

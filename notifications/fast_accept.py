@@ -4,8 +4,8 @@ Through Django, a single-event POST under an ASGI server costs a hand-off to a w
 the whole middleware chain, DRF's request and response machinery, and a second hand-off to
 the publisher's thread and back: ``make bench`` measured about 6 ms of CPU per request, of
 which the work itself (validate, claim the id, look it up, publish) is a third. Here the
-common case runs on the loop: Redis and JetStream are awaited directly and only the
-Event-table lookup goes to a worker thread (docs/BENCHMARKS.md).
+common case runs on the loop: Redis, the Event-table lookup (PostgreSQL) and JetStream are
+awaited directly (docs/BENCHMARKS.md).
 
 Anything out of the ordinary is handed to Django unchanged, before any side effect: a key
 this process has not verified in the last few seconds (or whose last-used time is due), a

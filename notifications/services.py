@@ -16,14 +16,13 @@ import orjson
 import structlog
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from nats.js.api import PubAck
 
 from notifications.cache_batch import aclaim_all, claim_all
-from notifications.models import Event, Subscriber
+from notifications.event_lookup import stored_fingerprints, stored_fingerprints_async
+from notifications.models import Subscriber
 from pipeline import metrics
-from pipeline.db import run_db
 from pipeline.names import names
 from pipeline.publisher import get_publisher, sender_for_running_loop
 
@@ -104,23 +103,6 @@ def accepted_but_pending(event_id: str) -> bool:
         return False
 
 
-def stored_fingerprints(event_ids: list[str]) -> dict[str, str]:
-    """Fingerprints of the events among ``event_ids`` already in the database.
-
-    One statement written out rather than compiled by the ORM on every request: the ORM's
-    compilation cost four times the query itself (in-process, docs/BENCHMARKS.md).
-    """
-    if not event_ids:
-        return {}
-    table, column = Event._meta.db_table, Event._meta.get_field("event_id").column
-    placeholders = ", ".join(["%s"] * len(event_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {column}, fingerprint FROM {table} WHERE {column} IN ({placeholders})", event_ids
-        )
-        return dict(cursor.fetchall())
-
-
 class Intake:
     """Accepting a batch of validated events, step by step; ``accept_events`` and
     ``accept_events_async`` run the same steps with blocking or awaited I/O between them.
@@ -196,15 +178,14 @@ def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
 
 
 async def accept_events_async(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
-    """``accept_events`` from an event loop: Redis and JetStream awaited on the running loop,
-    only the database lookup in a worker thread."""
+    """``accept_events`` from an event loop: Redis, the database lookup and JetStream awaited
+    on the running loop."""
     intake = Intake(validated_events)
     try:
         claims = await aclaim_all(*intake.claim_keys(), settings.RELAY_DEDUP_TTL)
     except Exception as error:
         claims = _claim_failed(error, len(intake.results))
-    unclaimed = intake.after_claims(claims)
-    messages = intake.after_lookup(await run_db(stored_fingerprints, unclaimed) if unclaimed else {})
+    messages = intake.after_lookup(await stored_fingerprints_async(intake.after_claims(claims)))
     sender = sender_for_running_loop()
     return intake.after_publish(await sender.publish_many(messages) if messages else [])
 

@@ -11,8 +11,10 @@ import nats
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from prometheus_client import REGISTRY
 
+from notifications.event_lookup import LOOKUP_APPLICATION_NAME
 from notifications.models import ApiKey, Event
 from pipeline.embedded_nats import free_port
 from pipeline.names import names
@@ -171,3 +173,25 @@ async def test_nats_unreachable_is_a_503_and_the_retry_is_accepted(
     settings.NATS_URL = reachable
     retry = await http.post("/api/events", json=body)
     assert retry.status_code == 202, "a 503 must not leave the eventId claimed"
+
+
+async def test_a_lookup_connection_the_database_dropped_is_replaced(
+    http: httpx.AsyncClient, event_body: EventBody
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the lookup has its own connection on PostgreSQL only")
+    assert (await http.post("/api/events", json=event_body())).status_code == 202
+
+    @sync_to_async
+    def terminate_lookup_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                [LOOKUP_APPLICATION_NAME],
+            )
+            return int(cursor.fetchone()[0])
+
+    assert await terminate_lookup_connections() == 1
+    answered = fast_path("answered")
+    assert (await http.post("/api/events", json=event_body())).status_code == 202
+    assert fast_path("answered") == answered + 1
