@@ -42,7 +42,7 @@ async def _loop_connection() -> psycopg.AsyncConnection[Any]:
     """This loop's connection to Django's database, made on first use (and after a failure)."""
     loop = asyncio.get_running_loop()
     for key in [key for key in _connections if key[0].is_closed()]:
-        del _connections[key]
+        _connections.pop(key).pgconn.finish()  # its loop is gone: close the socket directly
     key = (loop, str(connection.settings_dict["NAME"]))
     found = _connections.get(key)
     if found is None or found.closed:
