@@ -131,6 +131,16 @@ async def pipeline(transactional_db: None, streams: None) -> AsyncIterator[None]
     await purge_streams()
 
 
+async def events_in_stream() -> int:
+    """Messages in this run's events stream: what the API has stored so far."""
+    nc = await nats.connect(settings.NATS_URL)
+    try:
+        info = await nc.jetstream().stream_info(names().events_stream)
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
 async def purge_streams(events: bool = True, work: bool = True) -> None:
     """Drop this run's queued messages, so one test's leftovers never reach the next."""
     nc = await nats.connect(settings.NATS_URL)

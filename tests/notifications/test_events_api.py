@@ -6,14 +6,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import nats
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from notifications.models import ApiKey, Event
 from pipeline.embedded_nats import free_port
-from pipeline.names import names
+from tests.conftest import events_in_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +20,7 @@ EventBody = Callable[..., dict[str, Any]]
 
 
 def stream_messages() -> int:
-    async def count() -> int:
-        nc = await nats.connect(settings.NATS_URL)
-        try:
-            info = await nc.jetstream().stream_info(names().events_stream)
-            return int(info.state.messages)
-        finally:
-            await nc.close()
-
-    return asyncio.run(count())
+    return asyncio.run(events_in_stream())
 
 
 def test_api_md_example_body_is_accepted_as_is(api: APIClient) -> None:

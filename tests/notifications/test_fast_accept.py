@@ -7,17 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connection
 from prometheus_client import REGISTRY
 
 from notifications.event_lookup import LOOKUP_APPLICATION_NAME
 from notifications.models import ApiKey, Event
 from pipeline.embedded_nats import free_port
-from pipeline.names import names
+from tests.conftest import events_in_stream
 
 EventBody = Callable[..., dict[str, Any]]
 # A query string sends the same request through Django's request cycle instead.
@@ -26,15 +24,6 @@ THROUGH_DJANGO = "/api/events?via=django"
 
 def fast_path(outcome: str) -> float:
     return REGISTRY.get_sample_value("api_fast_accept_requests_total", {"outcome": outcome}) or 0.0
-
-
-async def stream_messages() -> int:
-    nc = await nats.connect(settings.NATS_URL)
-    try:
-        info = await nc.jetstream().stream_info(names().events_stream)
-        return int(info.state.messages)
-    finally:
-        await nc.close()
 
 
 @pytest.fixture
@@ -61,13 +50,13 @@ def answer(response: httpx.Response) -> tuple[int, Any, set[str]]:
 async def test_ordinary_event_is_answered_on_the_loop_as_the_view_answers(
     http: httpx.AsyncClient, event_body: EventBody
 ) -> None:
-    body, stored = event_body(), await stream_messages()
+    body, stored = event_body(), await events_in_stream()
     answered = fast_path("answered")
 
     first = await http.post("/api/events", json=body)
     assert first.status_code == 202, first.text
     assert first.json() == {"eventId": body["eventId"], "status": "accepted"}
-    assert await stream_messages() == stored + 1
+    assert await events_in_stream() == stored + 1
     assert fast_path("answered") == answered + 1
 
     duplicate = await http.post("/api/events", json=body)
@@ -79,7 +68,7 @@ async def test_ordinary_event_is_answered_on_the_loop_as_the_view_answers(
     assert conflict.status_code == 409
     assert answer(conflict) == answer(await http.post(THROUGH_DJANGO, json=other))
     assert fast_path("answered") == answered + 3
-    assert await stream_messages() == stored + 1
+    assert await events_in_stream() == stored + 1
     assert conflict.headers["x-request-id"] != duplicate.headers["x-request-id"]
 
 
@@ -134,14 +123,14 @@ async def test_anything_unusual_is_left_to_django(
         kwargs["json"] = event_body(data=kwargs["json"])
     if kwargs.get("headers", {}).get("Authorization") == "READER":
         kwargs["headers"] = {"Authorization": f"Bearer {reader}"}
-    declined, answered, stored = fast_path("declined"), fast_path("answered"), await stream_messages()
+    declined, answered, stored = fast_path("declined"), fast_path("answered"), await events_in_stream()
 
     response = await http.post("/api/events", **kwargs)
 
     assert response.status_code == status, response.text
     assert fast_path("declined") == declined + 1
     assert fast_path("answered") == answered
-    assert await stream_messages() == stored
+    assert await events_in_stream() == stored
 
 
 async def test_a_key_over_its_rate_gets_djangos_429(
