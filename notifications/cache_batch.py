@@ -81,6 +81,15 @@ async def aclaim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -
     return _holders(client, len(made), taken, held)
 
 
+async def arelease_all(keys: Sequence[str]) -> None:
+    """Delete claims from an event loop (``cache.delete_many`` would block it)."""
+    client = _redis_cache()
+    if client is None:
+        cache.delete_many(list(keys))
+        return
+    await shared_async_redis().delete(*(client.make_key(key) for key in keys))
+
+
 def _claim_one(key: str, value: str, timeout: int) -> str | None:
     if cache.add(key, value, timeout=timeout):
         return None

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from nats.js.api import PubAck
 
-from notifications.cache_batch import aclaim_all, claim_all
+from notifications.cache_batch import aclaim_all, arelease_all, claim_all
 from notifications.event_lookup import stored_fingerprints, stored_fingerprints_async
 from notifications.models import Subscriber
 from pipeline import metrics
@@ -88,11 +88,9 @@ def _claim_failed(error: Exception, count: int) -> list[str | None]:
     return [None] * count
 
 
-def _release_claim(event_id: str) -> None:
-    try:
-        cache.delete(_cache_key(event_id))
-    except Exception as error:
-        log.warning("dedup_cache_unavailable", error=str(error))
+def _release_failed(error: Exception) -> None:
+    """A claim left behind only delays a retry's answer to the database lookup."""
+    log.warning("dedup_cache_unavailable", error=str(error))
 
 
 def accepted_but_pending(event_id: str) -> bool:
@@ -117,6 +115,7 @@ class Intake:
         self.results = [Acceptance(b["eventId"], "accepted", fingerprint_of(b)) for b in self.bodies]
         self.to_check: list[int] = []
         self.to_publish: list[int] = []
+        self.unclaim: list[str] = []  # claims of events JetStream did not store: a retry is new
 
     def claim_keys(self) -> tuple[list[str], list[str]]:
         return [_cache_key(r.event_id) for r in self.results], [r.fingerprint for r in self.results]
@@ -156,7 +155,7 @@ class Intake:
             if isinstance(ack, Exception):
                 result.outcome = "unavailable"
                 result.error = str(ack)
-                _release_claim(result.event_id)
+                self.unclaim.append(_cache_key(result.event_id))
                 log.warning("event_publish_failed", event_id=result.event_id, error=str(ack))
             elif ack.duplicate:
                 result.outcome = "duplicate"
@@ -174,7 +173,13 @@ def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
     except Exception as error:
         claims = _claim_failed(error, len(intake.results))
     messages = intake.after_lookup(stored_fingerprints(intake.after_claims(claims)))
-    return intake.after_publish(get_publisher().publish_many(messages) if messages else [])
+    results = intake.after_publish(get_publisher().publish_many(messages) if messages else [])
+    if intake.unclaim:
+        try:
+            cache.delete_many(intake.unclaim)
+        except Exception as error:
+            _release_failed(error)
+    return results
 
 
 async def accept_events_async(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
@@ -187,7 +192,13 @@ async def accept_events_async(validated_events: list[dict[str, Any]]) -> list[Ac
         claims = _claim_failed(error, len(intake.results))
     messages = intake.after_lookup(await stored_fingerprints_async(intake.after_claims(claims)))
     sender = sender_for_running_loop()
-    return intake.after_publish(await sender.publish_many(messages) if messages else [])
+    results = intake.after_publish(await sender.publish_many(messages) if messages else [])
+    if intake.unclaim:
+        try:
+            await arelease_all(intake.unclaim)
+        except Exception as error:
+            _release_failed(error)
+    return results
 
 
 def upsert_subscriber(user_id: str, fields: dict[str, Any]) -> tuple[Subscriber, bool]:
