@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from notifications.models import ApiKey, Event
 from pipeline.embedded_nats import free_port
 from tests.conftest import events_in_stream
+from tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,14 +73,7 @@ def test_duplicate_is_recognised_from_the_database_after_the_cache_forgets(
     from django.core.cache import cache
 
     body = event_body()
-    Event.objects.create(
-        event_id=body["eventId"],
-        event_type="account",
-        user_id="user_123",
-        channels=["email"],
-        fingerprint="0" * 64,
-        accepted_at="2026-01-01T00:00:00Z",
-    )
+    EventFactory(event_id=body["eventId"], fingerprint="0" * 64)
     cache.clear()
     response = api.post("/api/events", body, format="json")
     assert response.status_code == 409

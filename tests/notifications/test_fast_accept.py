@@ -13,9 +13,10 @@ from django.db import connection
 from prometheus_client import REGISTRY
 
 from notifications.event_lookup import LOOKUP_APPLICATION_NAME
-from notifications.models import ApiKey, Event
+from notifications.models import ApiKey
 from pipeline.embedded_nats import free_port
 from tests.conftest import events_in_stream
+from tests.factories import EventFactory
 
 EventBody = Callable[..., dict[str, Any]]
 # A query string sends the same request through Django's request cycle instead.
@@ -86,14 +87,7 @@ async def test_database_lookup_still_finds_events_the_cache_forgot(
     http: httpx.AsyncClient, event_body: EventBody
 ) -> None:
     body = event_body()
-    await sync_to_async(Event.objects.create)(
-        event_id=body["eventId"],
-        event_type="account",
-        user_id="user_123",
-        channels=["email"],
-        fingerprint="0" * 64,
-        accepted_at="2026-01-01T00:00:00Z",
-    )
+    await sync_to_async(EventFactory)(event_id=body["eventId"], fingerprint="0" * 64)
     response = await http.post("/api/events", json=body)
     assert response.status_code == 409
     assert response.json()["existingFingerprint"] == "0" * 64
