@@ -10,7 +10,6 @@ of in a worker thread: the hand-off to the thread and back cost more than the qu
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import psycopg
@@ -18,6 +17,7 @@ from django.db import OperationalError, connection
 
 from notifications.models import Event
 from pipeline.db import run_db
+from pipeline.per_loop import PerLoop
 
 
 def _statement(count: int) -> str:
@@ -35,28 +35,25 @@ def stored_fingerprints(event_ids: list[str]) -> dict[str, str]:
 
 
 LOOKUP_APPLICATION_NAME = "relay-api-lookup"
-_connections: dict[tuple[asyncio.AbstractEventLoop, str], psycopg.AsyncConnection[Any]] = {}
+# A connection whose loop is gone cannot be closed by awaiting: close its socket directly.
+_connections: PerLoop[psycopg.AsyncConnection[Any]] = PerLoop(lambda conn: conn.pgconn.finish())
 
 
 async def _loop_connection() -> psycopg.AsyncConnection[Any]:
     """This loop's connection to Django's database, made on first use (and after a failure)."""
-    loop = asyncio.get_running_loop()
-    for key in [key for key in _connections if key[0].is_closed()]:
-        _connections.pop(key).pgconn.finish()  # its loop is gone: close the socket directly
-    key = (loop, str(connection.settings_dict["NAME"]))
-    found = _connections.get(key)
+    database = str(connection.settings_dict["NAME"])
+    found = _connections.get(database)
     if found is None or found.closed:
         params = connection.get_connection_params()
         params.pop("cursor_factory", None)
         params.setdefault("connect_timeout", 2)
         params.setdefault("application_name", LOOKUP_APPLICATION_NAME)
-        found = _connections[key] = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+        found = _connections.set(database, await psycopg.AsyncConnection.connect(**params, autocommit=True))
     return found
 
 
 async def _forget_loop_connection() -> None:
-    key = (asyncio.get_running_loop(), str(connection.settings_dict["NAME"]))
-    found = _connections.pop(key, None)
+    found = _connections.pop(str(connection.settings_dict["NAME"]))
     if found is not None:
         await found.close()
 

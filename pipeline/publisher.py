@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
 from pipeline import jetstream
+from pipeline.per_loop import PerLoop
 
 log = structlog.get_logger(__name__)
 
@@ -150,24 +151,19 @@ def get_publisher() -> Publisher:
         return _publisher
 
 
-_loop_senders: dict[asyncio.AbstractEventLoop, JetStreamSender] = {}
+_loop_senders: PerLoop[JetStreamSender] = PerLoop()
 _closing: set[asyncio.Task[None]] = set()
 
 
 def sender_for_running_loop() -> JetStreamSender:
-    """The sender bound to the running loop (an ASGI server has one), rebuilt if the URL changed.
-
-    Senders of loops that have closed (a test's loop) are dropped on the way.
-    """
-    loop = asyncio.get_running_loop()
+    """The sender bound to the running loop (an ASGI server has one), rebuilt if the URL
+    changed (tests switch servers)."""
     url = jetstream.nats_url()
-    for other in [other for other in _loop_senders if other.is_closed()]:
-        del _loop_senders[other]
-    sender = _loop_senders.get(loop)
+    sender = _loop_senders.get("")
     if sender is None or sender.url != url:
         if sender is not None:
-            closing = loop.create_task(sender.close())
+            closing = asyncio.get_running_loop().create_task(sender.close())
             _closing.add(closing)
             closing.add_done_callback(_closing.discard)
-        sender = _loop_senders[loop] = JetStreamSender(url)
+        sender = _loop_senders.set("", JetStreamSender(url))
     return sender

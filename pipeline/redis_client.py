@@ -7,13 +7,14 @@ installations never see each other's state.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import structlog
 from django.conf import settings
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+
+from pipeline.per_loop import PerLoop
 
 log = structlog.get_logger(__name__)
 _warned = False
@@ -43,27 +44,26 @@ def shared_redis() -> Redis:
     return client
 
 
-_async_clients: dict[tuple[asyncio.AbstractEventLoop, str], AsyncRedis] = {}
+_async_clients: PerLoop[AsyncRedis] = PerLoop()
 
 
 def shared_async_redis() -> AsyncRedis:
     """An asyncio client for the default cache's server, one per running loop and location.
 
     For code already on an event loop (the API's fast path), so that a Redis round trip does
-    not cost a hand-off to a thread. Connections of clients whose loop has closed are
-    dropped with them.
+    not cost a hand-off to a thread.
     """
-    loop = asyncio.get_running_loop()
     location = str(settings.CACHES["default"].get("LOCATION", ""))
-    for key in [key for key in _async_clients if key[0].is_closed()]:
-        del _async_clients[key]
-    client = _async_clients.get((loop, location))
+    client = _async_clients.get(location)
     if client is None:
         options = settings.CACHES["default"].get("OPTIONS", {})
-        client = _async_clients[(loop, location)] = AsyncRedis.from_url(
+        client = _async_clients.set(
             location,
-            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
-            socket_timeout=options.get("SOCKET_TIMEOUT"),
+            AsyncRedis.from_url(
+                location,
+                socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+                socket_timeout=options.get("SOCKET_TIMEOUT"),
+            ),
         )
     return client
 
