@@ -17,7 +17,7 @@ from notifications.services import accept_events
 from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
-from tests.conftest import start_manage, wait_until
+from tests.conftest import purge_streams, start_manage, wait_until
 from tests.smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -27,6 +27,7 @@ EVENTS = 300
 
 async def _route_events(event_body: Callable[..., dict[str, Any]], user_id: str, channel: str) -> None:
     """Accept EVENTS events and run ingest + route until every delivery waits to be sent."""
+    await purge_streams()  # what earlier tests left in the shared streams is not this test's
     await sync_to_async(Subscriber.objects.create)(user_id=user_id, email=f"{user_id}@example.com")
     bodies = [event_body(userId=user_id, channels=[channel], priority="normal") for _ in range(EVENTS)]
     results = await sync_to_async(accept_events)(bodies)
