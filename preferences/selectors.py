@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
 
 from notifications.models import Device, Subscriber
+from pipeline.compiled_query import CompiledQuery
 from preferences.engine import Choice, RoutingFacts
 from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
 from preferences.quiet_hours import Window
@@ -23,6 +25,34 @@ def _quiet_hours(subscribers: Collection[Subscriber], ids: set[int]) -> Iterable
     return QuietHours.objects.filter(subscriber_id__in=ids)
 
 
+# The batch's reads, compiled once per batch shape (pipeline.compiled_query).
+PREFERENCES: CompiledQuery[tuple[Any, ...]] = CompiledQuery(
+    lambda ids, types: (
+        Preference.objects.filter(subscriber_id__in=ids, event_type__in=types)
+        .order_by()
+        .values_list(
+            "subscriber_id", "channel", "event_type", "enabled", "quiet_hours_start", "quiet_hours_end"
+        )
+    )
+)
+DEFAULTS: CompiledQuery[tuple[str, str, bool]] = CompiledQuery(
+    lambda types: (
+        EventTypeDefault.objects.filter(event_type__in=types)
+        .order_by()
+        .values_list("event_type", "channel", "enabled")
+    )
+)
+DEVICE_COUNTS: CompiledQuery[tuple[int, int]] = CompiledQuery(
+    lambda ids: (
+        Device.objects.filter(subscriber_id__in=ids, active=True)
+        .values("subscriber_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("subscriber_id", "n")
+    )
+)
+
+
 def routing_facts(
     subscribers: Collection[Subscriber], event_types: Collection[str], with_devices: bool = True
 ) -> RoutingFacts:
@@ -35,10 +65,7 @@ def routing_facts(
     zones = {s.pk: s.timezone for s in subscribers}
     types = {*event_types, ANY}
     choices: dict[int, dict[tuple[str, str], Choice]] = {}
-    rows = Preference.objects.filter(subscriber_id__in=ids, event_type__in=types).values_list(
-        "subscriber_id", "channel", "event_type", "enabled", "quiet_hours_start", "quiet_hours_end"
-    )
-    for sid, channel, event_type, enabled, start, end in rows:
+    for sid, channel, event_type, enabled, start, end in PREFERENCES.fetch(ids, types):
         choices.setdefault(sid, {})[(channel, event_type)] = Choice(enabled, start, end)
     quiet = {
         q.subscriber_id: Window(
@@ -47,22 +74,8 @@ def routing_facts(
         for q in _quiet_hours(subscribers, ids)
         if q.enabled
     }
-    defaults = {
-        (channel, event_type): enabled
-        for event_type, channel, enabled in EventTypeDefault.objects.filter(event_type__in=types).values_list(
-            "event_type", "channel", "enabled"
-        )
-    }
-    devices: dict[int, int] = (
-        dict(
-            Device.objects.filter(subscriber_id__in=ids, active=True)
-            .values("subscriber_id")
-            .annotate(n=Count("id"))
-            .values_list("subscriber_id", "n")
-        )
-        if with_devices
-        else {}
-    )
+    defaults = {(channel, event_type): enabled for event_type, channel, enabled in DEFAULTS.fetch(types)}
+    devices: dict[int, int] = dict(DEVICE_COUNTS.fetch(ids)) if with_devices else {}
     return RoutingFacts(
         active_device_counts=devices,
         choices=choices,

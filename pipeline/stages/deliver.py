@@ -24,7 +24,8 @@ from nats.aio.msg import Msg
 from deliveries.models import FINAL_STATUSES, DeadLetter, Delivery, DeliveryAttempt, DeliveryStatus
 from notifications.models import Device
 from pipeline import breaker, metrics
-from pipeline.bulk import update_fields
+from pipeline.bulk import insert_all, update_fields
+from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.heartbeat import keep_alive
@@ -58,11 +59,19 @@ class Outcome:
     breaker_wait: float = 0.0  # set when an open breaker kept every provider from trying
 
 
-def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
-    rows = Delivery.objects.filter(pk__in=ids).select_related(
-        "notification__event", "notification__subscriber"
+DELIVERIES: CompiledQuery[Delivery] = CompiledQuery(
+    lambda ids: (
+        Delivery.objects.filter(pk__in=ids)
+        .select_related("notification__event", "notification__subscriber")
+        .order_by()
     )
-    return {d.pk: d for d in rows}
+)
+
+
+def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
+    """The batch's deliveries, in the batch's order (each subscriber's messages go out in it)."""
+    found = {d.pk: d for d in DELIVERIES.fetch(ids)}
+    return {pk: found[pk] for pk in ids if pk in found}
 
 
 def preferences_now(deliveries: list[Delivery], channel: str) -> dict[int, Decision]:
@@ -180,7 +189,7 @@ def record(outcomes: list[Outcome], finished: list[Delivery]) -> None:
             changed,
             ["status", "reason", "attempts", "provider", "provider_message_id", "sent_at", "updated_at"],
         )
-        DeliveryAttempt.objects.bulk_create(attempts)
+        insert_all(DeliveryAttempt, attempts)
         DeadLetter.objects.bulk_create(
             [
                 DeadLetter(delivery=o.delivery, channel=o.delivery.channel, reason=o.dead_letter)

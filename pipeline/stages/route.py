@@ -16,6 +16,7 @@ from deliveries.models import Delivery, DeliveryStatus
 from notifications.models import Notification
 from pipeline import metrics
 from pipeline.bulk import insert_new
+from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.dedup import decided_already
@@ -71,6 +72,13 @@ def _decided_delivery(
 
 
 ROUTE_GATES = Gates(duplicates=decided_already, over_limit=over_limit)
+NOTIFICATIONS: CompiledQuery[Notification] = CompiledQuery(
+    lambda ids: (
+        Notification.objects.filter(pk__in=ids)
+        .select_related("event", "subscriber", "subscriber__quiet_hours")
+        .order_by()
+    )
+)
 
 
 def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
@@ -80,11 +88,8 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
     rate limits cost one Redis round trip each, and the deliveries go in with one insert.
     A pair decided before (a replayed message) keeps its first decision.
     """
-    notifications = list(
-        Notification.objects.filter(pk__in=notification_ids).select_related(
-            "event", "subscriber", "subscriber__quiet_hours"
-        )
-    )
+    found = {n.pk: n for n in NOTIFICATIONS.fetch(notification_ids)}
+    notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
     facts = routing_facts(
         {n.subscriber for n in notifications},
         {n.event.event_type for n in notifications},
