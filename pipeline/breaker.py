@@ -19,16 +19,17 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, TypeVar
 
 import structlog
 from django.conf import settings
+from redis.asyncio import Redis as AsyncRedis
 
 from pipeline import metrics
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
-from pipeline.redis_client import shared_redis
+from pipeline.redis_client import shared_async_redis, shared_redis
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +71,7 @@ class Breaker:
     opened: int = 0  # how many times it has opened, for operators and tests
 
     @classmethod
-    def load(cls, raw: dict[str, Any]) -> Breaker:
+    def load(cls, raw: dict[Any, Any]) -> Breaker:
         text = {_text(key): _text(value) for key, value in raw.items()}
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -94,6 +95,7 @@ class Permit:
     allowed: bool
     trial: bool = False
     retry_in: float = 0.0
+    seen: Breaker | None = None  # the closed breaker read at admission (``admit_async``)
 
 
 def admit(breaker: Breaker, now: float, config: Config) -> tuple[Breaker, Permit]:
@@ -137,6 +139,12 @@ def observe(breaker: Breaker, outcomes: Sequence[bool], trial: bool, now: float,
     if longest >= config.failures or ratio_tripped:
         return _open(breaker, now, config)
     return breaker
+
+
+def healthy(breaker: Breaker, now: float, config: Config) -> bool:
+    """Closed, no failure run, window current: a batch of successes only adds to its calls."""
+    fresh = now - breaker.window_start < config.window
+    return breaker.state == "closed" and not breaker.consecutive and fresh
 
 
 def _open(breaker: Breaker, now: float, config: Config) -> Breaker:
@@ -232,9 +240,27 @@ class Breakers:
             try:
                 return use(store, store.key(provider))
             except Exception as error:
-                self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-                log.warning("breaker_redis_unavailable", provider=provider, error=str(error))
+                self._redis_failed(provider, error)
         return use(self.memory, provider)
+
+    async def _run_async(
+        self,
+        provider: str,
+        on_redis: Callable[[AsyncRedis, str], Awaitable[T]],
+        in_memory: Callable[[MemoryStore, str], T],
+    ) -> T:
+        """``_run`` for the event loop's own Redis client: no hand-off to a thread."""
+        store = self._redis()
+        if store is not None:
+            try:
+                return await on_redis(shared_async_redis(), store.key(provider))
+            except Exception as error:
+                self._redis_failed(provider, error)
+        return in_memory(self.memory, provider)
+
+    def _redis_failed(self, provider: str, error: Exception) -> None:
+        self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+        log.warning("breaker_redis_unavailable", provider=provider, error=str(error))
 
     def admit(self, provider: str) -> Permit:
         if self.read(provider).state == "closed":
@@ -253,16 +279,9 @@ class Breakers:
 
     def observe(self, provider: str, outcomes: Sequence[bool], trial: bool) -> None:
         config, now = Config.from_settings(), time.time()
-        if not trial and outcomes and all(outcomes):
-            current = self.read(provider)
-            if (
-                current.state == "closed"
-                and not current.consecutive
-                and now - current.window_start < config.window
-            ):
-                # A healthy provider's successes only add to the window's call count.
-                self._run(provider, lambda store, key: store.add_calls(key, len(outcomes)))
-                return
+        if not trial and outcomes and all(outcomes) and healthy(self.read(provider), now, config):
+            self._run(provider, lambda store, key: store.add_calls(key, len(outcomes)))
+            return
 
         def change(breaker: Breaker) -> tuple[Breaker, tuple[Breaker, Breaker]]:
             after = observe(breaker, outcomes, trial, now, config)
@@ -281,6 +300,34 @@ class Breakers:
 
     def read(self, provider: str) -> Breaker:
         return self._run(provider, lambda store, key: store.read(key))
+
+    async def admit_async(self, provider: str) -> Permit:
+        """``admit`` on the event loop. A closed breaker, the common case, is one read with the
+        loop's Redis client; any other state takes ``admit``'s transaction in a thread."""
+
+        async def read(client: AsyncRedis, key: str) -> Breaker:
+            return Breaker.load(await client.hgetall(key))
+
+        seen = await self._run_async(provider, read, lambda memory, key: memory.read(key))
+        if seen.state != "closed":
+            return await asyncio.to_thread(self.admit, provider)
+        metrics.set_breaker_state(provider, "closed")
+        return Permit(allowed=True, seen=seen)
+
+    async def observe_async(self, provider: str, outcomes: Sequence[bool], permit: Permit) -> None:
+        """``observe`` on the event loop. Successes on a breaker that was healthy when the batch
+        was admitted are one ``HINCRBY`` with the loop's client (the read ``observe`` would
+        make, ``admit_async`` already made); anything else takes ``observe`` in a thread."""
+        config, now = Config.from_settings(), time.time()
+        n = len(outcomes)
+        if permit.seen is not None and n and all(outcomes) and healthy(permit.seen, now, config):
+
+            async def add(client: AsyncRedis, key: str) -> None:
+                await client.hincrby(key, "calls", n)
+
+            await self._run_async(provider, add, lambda memory, key: memory.add_calls(key, n))
+            return
+        await asyncio.to_thread(self.observe, provider, outcomes, permit.trial)
 
     def reset(self) -> None:
         """Close every breaker, here and in Redis (tests; an operator after an incident)."""
@@ -331,19 +378,18 @@ async def send_guarded(provider: Provider, messages: Sequence[OutboundMessage]) 
     While open, nothing is sent and ``retry_in`` says when to come back. The trial of a
     half-open breaker is the batch's first message alone; if it succeeds the rest follows.
     """
-    permit = await asyncio.to_thread(breakers.admit, provider.name)
+    permit = await breakers.admit_async(provider.name)
     if not permit.allowed:
         return Guarded([None] * len(messages), permit.retry_in)
     results: list[ProviderResult] = []
     pending = list(messages)
-    trial = permit.trial
     while pending:
-        chunk = pending[:1] if trial else pending
+        chunk = pending[:1] if permit.trial else pending
         pending = pending[len(chunk) :]
         sent = await provider.send_batch(chunk)
         results.extend(sent)
-        await asyncio.to_thread(breakers.observe, provider.name, [r.kind != "transient" for r in sent], trial)
-        if trial and sent[-1].kind == "transient":
+        await breakers.observe_async(provider.name, [r.kind != "transient" for r in sent], permit)
+        if permit.trial and sent[-1].kind == "transient":
             return Guarded(results + [None] * len(pending), float(settings.RELAY_BREAKER_COOLDOWN))
-        trial = False
+        permit = replace(permit, trial=False)
     return Guarded(list(results))

@@ -10,10 +10,11 @@ for SQLite) writes the same rows for a fraction of the CPU.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -40,6 +41,17 @@ def update_fields(model: type[Model], objects: Sequence[Model], fields: Sequence
         cursor.executemany(sql, rows)
 
 
+def insert_all(model: type[M], objects: Sequence[M]) -> None:
+    """Insert rows nobody reads back (the attempt log), in the caller's transaction.
+
+    ``bulk_create`` compiles an ``InsertQuery`` per call, which cost the deliver stage more
+    than the insert itself.
+    """
+    for connection, sql, params in _inserts(model, objects, tail=""):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
 def insert_new(model: type[M], objects: Sequence[M], unique: Sequence[str]) -> list[M]:
     """Insert the objects, skipping those whose ``unique`` fields match a row already there;
     set the primary key of each object inserted and return those, in the caller's transaction.
@@ -49,27 +61,14 @@ def insert_new(model: type[M], objects: Sequence[M], unique: Sequence[str]) -> l
     a stage reads back only what a replay had already written (make bench, docs/BENCHMARKS.md).
     PostgreSQL and SQLite 3.35+ both speak ``ON CONFLICT ... DO NOTHING RETURNING``.
     """
-    if not objects:
-        return []
     meta = model._meta
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connections[router.db_for_write(model)].ops.quote_name
     keys = [meta.get_field(name) for name in unique]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(key.column) for key in keys)  # type: ignore[union-attr]
+    tail = f" ON CONFLICT ({columns}) DO NOTHING RETURNING {quote(meta.pk.column)}, {columns}"  # type: ignore[union-attr]
     waiting = {tuple(getattr(obj, key.attname) for key in keys): obj for obj in objects}  # type: ignore[union-attr]
     created: list[M] = []
-    for start in range(0, len(objects), INSERT_CHUNK):
-        chunk = objects[start : start + INSERT_CHUNK]
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(chunk))} "
-            f"ON CONFLICT ({', '.join(quote(key.column) for key in keys)}) DO NOTHING "  # type: ignore[union-attr]
-            f"RETURNING {quote(meta.pk.column)}, {', '.join(quote(key.column) for key in keys)}"  # type: ignore[union-attr]
-        )
-        params = [
-            field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in chunk for field in fields
-        ]
+    for connection, sql, params in _inserts(model, objects, tail):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for pk, *key in cursor.fetchall():
@@ -78,3 +77,23 @@ def insert_new(model: type[M], objects: Sequence[M], unique: Sequence[str]) -> l
                 obj._state.adding, obj._state.db = False, connection.alias
                 created.append(obj)
     return created
+
+
+def _inserts(
+    model: type[M], objects: Sequence[M], tail: str
+) -> Iterator[tuple[BaseDatabaseWrapper, str, list[Any]]]:
+    """One multi-row ``INSERT`` (plus ``tail``) per chunk of ``objects``, with its parameters."""
+    if not objects:
+        return
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+    for start in range(0, len(objects), INSERT_CHUNK):
+        chunk = objects[start : start + INSERT_CHUNK]
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in chunk for field in fields
+        ]
+        yield connection, head + ", ".join([row] * len(chunk)) + tail, params
