@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -67,6 +68,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         metrics.ACTIVE_WEBSOCKETS.inc()
         self.expiry = asyncio.create_task(self._close_when_expired(seconds_left(token)))
         await self.send_json({"type": "hello", "userId": subscriber.user_id, **await self._snapshot()})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' ``dispatch`` without its ``close_old_connections`` before every handler:
+        that is a hop to its one thread-sensitive thread for every frame and every push,
+        which the pushes (most of the traffic) do not need, and every handler here that uses
+        the database goes through ``database_sync_to_async``, which checks the connections
+        itself in the thread it runs in."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _close_when_expired(self, delay: float) -> None:
         """A token authorises a socket only as long as it would authorise a new one."""

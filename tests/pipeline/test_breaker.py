@@ -16,6 +16,7 @@ from pipeline import breaker
 from pipeline.breaker import Breakers
 from pipeline.embedded_nats import free_port
 from pipeline.metrics import CIRCUIT_BREAKER_STATE
+from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 
 
 @pytest.fixture
@@ -124,3 +125,54 @@ def test_reset_breakers_command_closes_every_breaker(fast_breaker: None, setting
     call_command("reset_breakers", stdout=out)
     assert "smtp: closed" in out.getvalue()
     assert breaker.breakers.admit("smtp").allowed
+
+
+class _Scripted(Provider):
+    """A provider whose answers are given in advance: True = ok, False = transient failure."""
+
+    name = "smtp"
+    channel = "email"
+
+    def __init__(self, answers: list[bool]) -> None:
+        self.answers = answers
+
+    async def send(self, message: OutboundMessage) -> ProviderResult:
+        return self.result("ok" if self.answers.pop(0) else "transient", time.perf_counter())
+
+
+def _messages(n: int) -> list[OutboundMessage]:
+    return [OutboundMessage(i, "email", f"e{i}", "t", 1, "u", "u@example.com", {}) for i in range(n)]
+
+
+async def test_batches_sent_on_the_loop_count_in_the_shared_window_and_failures_open_it(
+    fast_breaker: None,
+) -> None:
+    other_worker = Breakers()
+    guarded = await breaker.send_guarded(_Scripted([True] * 4), _messages(4))
+    assert [r.kind for r in guarded.results if r] == ["ok"] * 4
+    guarded = await breaker.send_guarded(_Scripted([True, True]), _messages(2))
+    assert other_worker.read("smtp").calls == 6  # the healthy path's HINCRBY, seen through Redis
+
+    await breaker.send_guarded(_Scripted([True, False, False, False]), _messages(4))
+    assert other_worker.read("smtp").state == "open"
+    refused = await breaker.send_guarded(_Scripted([]), _messages(2))
+    assert refused.results == [None, None]
+    assert 0 < refused.retry_in <= 0.2
+
+
+async def test_sending_on_the_loop_with_redis_down_uses_process_state(
+    fast_breaker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = Breakers()  # its Redis back-off must not outlive the test
+    monkeypatch.setattr(breaker, "breakers", worker)
+    unreachable = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        guarded = await breaker.send_guarded(_Scripted([True, True]), _messages(2))
+        assert [r.kind for r in guarded.results if r] == ["ok", "ok"]
+        assert worker.memory.read("smtp").calls == 2
