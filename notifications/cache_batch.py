@@ -4,9 +4,9 @@
 per id in one pipeline, then one ``MGET`` for the ids someone else holds, instead of one or
 two round trips per event, which ``make bench`` measured as half the batch endpoint's time.
 ``count_hit`` counts a request in a fixed window (the API throttle) with ``SET NX`` and
-``INCR`` in one pipeline instead of ``add`` then ``incr``. Each has an ``a``-prefixed twin for
-code on an event loop (``notifications/fast_accept.py``) that sends the same commands through
-an asyncio client. Values are encoded by django-redis itself, so ``cache.get``/``cache.delete``
+``INCR`` in one pipeline instead of ``add`` then ``incr``. For code on an event loop
+(``notifications/fast_accept.py``), ``acount_and_claim`` sends both in one pipeline through an
+asyncio client. Values are encoded by django-redis itself, so ``cache.get``/``cache.delete``
 see the same entries. Other cache backends (the in-memory one of ``make run``) fall back to
 the cache API, which does no I/O there.
 """
@@ -67,18 +67,25 @@ def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[
     return _holders(client, len(made), taken, held)
 
 
-async def aclaim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[str | None]:
-    """``claim_all`` from an event loop."""
+async def acount_and_claim(
+    hit: tuple[str, int] | None, keys: Sequence[str], values: Sequence[str], timeout: int
+) -> tuple[int | None, list[str | None]]:
+    """``count_hit`` (when ``hit`` gives its key and lifetime) and ``claim_all``, from an event
+    loop and in one round trip: the fast path's throttle and idempotency claims."""
     client = _redis_cache()
-    if not keys or client is None:
-        return claim_all(keys, values, timeout)
+    if client is None:
+        return (_count_in_cache(*hit) if hit else None), claim_all(keys, values, timeout)
     redis = shared_async_redis()
     made = [client.make_key(key) for key in keys]
     pipe = redis.pipeline(transaction=False)
+    if hit is not None:
+        _queue_hit(pipe, client, *hit)
     _queue_claims(pipe, client, made, values, timeout)
-    taken = _taken(await pipe.execute())
+    replies = await pipe.execute()
+    count, claimed = (int(replies[1]), replies[2:]) if hit is not None else (None, replies)
+    taken = _taken(claimed)
     held = await redis.mget([made[index] for index in taken]) if taken else []
-    return _holders(client, len(made), taken, held)
+    return count, _holders(client, len(made), taken, held)
 
 
 async def arelease_all(keys: Sequence[str]) -> None:
@@ -111,16 +118,6 @@ def count_hit(key: str, timeout: int) -> int:
     pipe = shared_redis().pipeline(transaction=False)
     _queue_hit(pipe, client, key, timeout)
     return int(pipe.execute()[1])
-
-
-async def acount_hit(key: str, timeout: int) -> int:
-    """``count_hit`` from an event loop."""
-    client = _redis_cache()
-    if client is None:
-        return _count_in_cache(key, timeout)
-    pipe = shared_async_redis().pipeline(transaction=False)
-    _queue_hit(pipe, client, key, timeout)
-    return int((await pipe.execute())[1])
 
 
 def _count_in_cache(key: str, timeout: int) -> int:

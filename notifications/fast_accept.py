@@ -38,6 +38,7 @@ from notifications import services
 from notifications.answers import single_event_answer
 from notifications.api_key_cache import remembered_key
 from notifications.authentication import last_used_is_stale, raw_key_from_headers
+from notifications.cache_batch import acount_and_claim
 from notifications.errors import ServiceUnavailable, relay_exception_handler
 from notifications.models import ApiKey, hash_api_key
 from notifications.throttling import ApiKeyRateThrottle
@@ -80,15 +81,16 @@ class FastAccept:
         key = self._key(headers)
         body = body_file.read(settings.RELAY_MAX_EVENT_BYTES + 1)
         validated = self._event(headers, body) if key is not None else None
-        throttle = ApiKeyRateThrottle()
-        if key is None or validated is None or not await throttle.allow_async(throttle.ident(key)):
-            body_file.seek(0)
-            metrics.FAST_ACCEPT.labels("declined").inc()
-            return False
+        if key is None or validated is None:
+            return self._decline(body_file)
+        intake = services.Intake([validated])
+        claims = await self._claim_if_allowed(key, intake)
+        if claims is None:
+            return self._decline(body_file)
         request_id = request_id_from(headers.get(REQUEST_ID_HEADER.lower(), ""))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, method="POST", path=self.path)
-        status, payload, extra = await self._accept(validated)
+        status, payload, extra = await self._accept(intake, claims)
         content = orjson.dumps(payload)
         await send(
             {
@@ -108,6 +110,31 @@ class FastAccept:
         self._count(status, len(body), len(content), duration)
         metrics.FAST_ACCEPT.labels("answered").inc()
         return True
+
+    @staticmethod
+    def _decline(body_file: IO[bytes]) -> bool:
+        body_file.seek(0)
+        metrics.FAST_ACCEPT.labels("declined").inc()
+        return False
+
+    @staticmethod
+    async def _claim_if_allowed(key: ApiKey, intake: services.Intake) -> list[str | None] | None:
+        """Count the request against the key's throttle and claim the eventId, in one Redis
+        round trip. None leaves the request to Django: throttled (the claim is released
+        first), or Redis unreachable (Django's path knows how to do without it)."""
+        throttle = ApiKeyRateThrottle()
+        window = throttle.window(throttle.ident(key))
+        try:
+            hit = (window[0], window[1]) if window is not None else None
+            count, claims = await acount_and_claim(hit, *intake.claim_keys(), settings.RELAY_DEDUP_TTL)
+        except Exception:
+            return None
+        if window is not None and count is not None and not throttle.allows(window, count):
+            keys, _ = intake.claim_keys()
+            ours = [k for k, held in zip(keys, claims, strict=True) if held is None]
+            await services.release_claims_async(ours)
+            return None
+        return claims
 
     def _key(self, headers: dict[str, str]) -> ApiKey | None:
         """The request's API key if this process knows it well enough to skip every query."""
@@ -135,9 +162,11 @@ class FastAccept:
             return None
 
     @staticmethod
-    async def _accept(validated: dict[str, Any]) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    async def _accept(
+        intake: services.Intake, claims: list[str | None]
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         try:
-            (result,) = await services.accept_events_async([validated])
+            (result,) = await services.accept_claimed_async(intake, claims)
             if result.outcome == "unavailable":
                 raise ServiceUnavailable(retry_after=settings.RELAY_RETRY_AFTER_SECONDS)
         except (APIException, OperationalError, InterfaceError) as error:

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from nats.js.api import PubAck
 
-from notifications.cache_batch import aclaim_all, arelease_all, claim_all
+from notifications.cache_batch import arelease_all, claim_all
 from notifications.event_lookup import stored_fingerprints, stored_fingerprints_async
 from notifications.models import Subscriber
 from pipeline import metrics
@@ -182,23 +182,23 @@ def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
     return results
 
 
-async def accept_events_async(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
-    """``accept_events`` from an event loop: Redis, the database lookup and JetStream awaited
-    on the running loop."""
-    intake = Intake(validated_events)
-    try:
-        claims = await aclaim_all(*intake.claim_keys(), settings.RELAY_DEDUP_TTL)
-    except Exception as error:
-        claims = _claim_failed(error, len(intake.results))
+async def accept_claimed_async(intake: Intake, claims: list[str | None]) -> list[Acceptance]:
+    """``accept_events`` from an event loop, once the caller has claimed the ids
+    (``acount_and_claim``, with its throttle): the database lookup and JetStream awaited on
+    the running loop."""
     messages = intake.after_lookup(await stored_fingerprints_async(intake.after_claims(claims)))
     sender = sender_for_running_loop()
     results = intake.after_publish(await sender.publish_many(messages) if messages else [])
     if intake.unclaim:
-        try:
-            await arelease_all(intake.unclaim)
-        except Exception as error:
-            _release_failed(error)
+        await release_claims_async(intake.unclaim)
     return results
+
+
+async def release_claims_async(keys: list[str]) -> None:
+    try:
+        await arelease_all(keys)
+    except Exception as error:
+        _release_failed(error)
 
 
 def upsert_subscriber(user_id: str, fields: dict[str, Any]) -> tuple[Subscriber, bool]:

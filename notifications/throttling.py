@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from notifications.cache_batch import acount_hit, count_hit
+from notifications.cache_batch import count_hit
 from notifications.models import ApiKey
 from realtime.authentication import SubscriberAuth
 
@@ -28,15 +28,10 @@ class CountingRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        window = self._window(self.get_cache_key(request, view))
-        return window is None or self._allows(window, count_hit(window[0], timeout=window[1]))
+        window = self.window(self.get_cache_key(request, view))
+        return window is None or self.allows(window, count_hit(window[0], timeout=window[1]))
 
-    async def allow_async(self, ident: str) -> bool:
-        """``allow_request`` for code on an event loop, given what ``get_cache_key`` would return."""
-        window = self._window(ident)
-        return window is None or self._allows(window, await acount_hit(window[0], timeout=window[1]))
-
-    def _window(self, ident: str | None) -> tuple[str, int, float] | None:
+    def window(self, ident: str | None) -> tuple[str, int, float] | None:
         """The counter of this moment's window: (key, its lifetime, the moment); None: no limit."""
         self.rate = self.get_rate()
         if self.rate is None or ident is None:
@@ -45,7 +40,7 @@ class CountingRateThrottle(SimpleRateThrottle):
         now = self.timer()
         return f"{ident}:{int(now // self.duration)}", self.duration + 1, now
 
-    def _allows(self, window: tuple[str, int, float], count: int) -> bool:
+    def allows(self, window: tuple[str, int, float], count: int) -> bool:
         if count > self.num_requests:
             self.wait_seconds = (window[2] // self.duration + 1) * self.duration - window[2]
             return False
