@@ -124,13 +124,13 @@ class FastAccept:
         first), or Redis unreachable (Django's path knows how to do without it)."""
         throttle = ApiKeyRateThrottle()
         window = throttle.window(throttle.ident(key))
+        keys, fingerprints = intake.claim_keys()
         try:
             hit = (window[0], window[1]) if window is not None else None
-            count, claims = await acount_and_claim(hit, *intake.claim_keys(), settings.RELAY_DEDUP_TTL)
+            count, claims = await acount_and_claim(hit, keys, fingerprints, settings.RELAY_DEDUP_TTL)
         except Exception:
             return None
         if window is not None and count is not None and not throttle.allows(window, count):
-            keys, _ = intake.claim_keys()
             ours = [k for k, held in zip(keys, claims, strict=True) if held is None]
             await services.release_claims_async(ours)
             return None
