@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
-import nats.errors
 import structlog
 from django.conf import settings
 from nats.aio.msg import Msg
@@ -21,6 +20,7 @@ from notifications.models import CHANNELS
 from pipeline import jetstream, metrics
 from pipeline.context import StageContext
 from pipeline.names import Names, names
+from pipeline.puller import Puller
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
 from pipeline.stages.route import route
@@ -70,13 +70,12 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
     try:
         js = nc.jetstream()
         ctx = StageContext(js=js, names=names())
-        sub = await js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+        puller = Puller(nc, spec.stream, spec.durable, batch_size)
+        await puller.start()
         bound.info("stage_started", batch=batch_size)
         while not stop.is_set():
             try:
-                batch = await sub.fetch(batch_size, timeout=1.0)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
+                batch = await puller.next_batch(timeout=1.0)
             except Exception as error:
                 bound.warning("stage_fetch_failed", error=str(error))
                 await asyncio.sleep(ERROR_PAUSE)
@@ -96,6 +95,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 # Busy but not backlogged: let the next batch gather for a moment, so that a
                 # steady trickle is handled a few messages per batch instead of one by one.
                 await asyncio.sleep(linger)
+        await puller.stop()
     finally:
         await nc.close()
         bound.info("stage_stopped")
