@@ -183,8 +183,10 @@ NATS_EMBEDDED_DIR = VAR_DIR / "nats"
 RELAY_NATS_PREFIX = os.environ.get("RELAY_NATS_PREFIX", "")
 RELAY_PUBLISH_TIMEOUT = float(os.environ.get("RELAY_PUBLISH_TIMEOUT", "2.0"))
 RELAY_FETCH_BATCH = int(os.environ.get("RELAY_FETCH_BATCH", "200"))
-# Seconds a stage waits after a partly filled batch before fetching again (pipeline/runner.py).
+# Seconds a stage waits after a partly filled batch of at least RELAY_FETCH_LINGER_FROM
+# messages before taking the next one (pipeline/runner.py).
 RELAY_FETCH_LINGER = float(os.environ.get("RELAY_FETCH_LINGER", "0.02"))
+RELAY_FETCH_LINGER_FROM = int(os.environ.get("RELAY_FETCH_LINGER_FROM", "4"))
 RELAY_ACK_WAIT = float(os.environ.get("RELAY_ACK_WAIT", "30"))
 RELAY_MAX_ACK_PENDING = int(os.environ.get("RELAY_MAX_ACK_PENDING", "5000"))
 RELAY_EVENTS_STREAM_MAX_BYTES = int(os.environ.get("RELAY_EVENTS_STREAM_MAX_BYTES", str(1024**3)))

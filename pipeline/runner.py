@@ -61,6 +61,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
     """Consume until ``stop`` is set. Errors pause the loop; they never end it."""
     batch_size = batch_size or int(settings.RELAY_FETCH_BATCH)
     linger = float(settings.RELAY_FETCH_LINGER)
+    linger_from = int(settings.RELAY_FETCH_LINGER_FROM)
     bound = log.bind(stage=spec.label)
     # Every line logged by this task (the stage's own included) carries the stage, and
     # nothing inherited from whoever started the task (a request's id, say).
@@ -91,9 +92,10 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 await _nak_quietly(batch, delay=ERROR_PAUSE * 2)
                 await asyncio.sleep(ERROR_PAUSE)
                 continue
-            if linger > 0 and 1 < len(batch) < batch_size:
+            if linger > 0 and linger_from <= len(batch) < batch_size:
                 # Busy but not backlogged: let the next batch gather for a moment, so that a
-                # steady trickle is handled a few messages per batch instead of one by one.
+                # stream of messages is handled many per batch rather than a few. Below
+                # ``linger_from`` (a trickle) the next batch is whatever came in meanwhile.
                 await asyncio.sleep(linger)
         await puller.stop()
     finally:
