@@ -8,7 +8,7 @@ out or expire (what the Go client's ``Consume`` does), and a stage takes whateve
 while it was busy. Batches grow with the load by themselves; nothing sleeps.
 
 The prefetch is bounded: messages buffered plus messages still owed by the server stay
-within one batch (two for the second before a request is renewed), so a busy stage holds
+within one batch (two in the last second of a request, once its successor is sent), so a busy stage holds
 about one batch that ``ack_wait`` runs on before it is handled.
 """
 
@@ -89,9 +89,7 @@ class Puller:
         renew_at = now + RENEW_BEFORE
         owed = sum(r.owed for r in self._requests if r.deadline > renew_at)
         wanted = self._batch - len(self._buffer) - owed
-        if wanted < max(1, self._batch // 2) and owed:
-            return
-        if wanted <= 0:
+        if wanted <= 0 or (owed and wanted < self._batch // 2):
             return
         request = {"batch": wanted, "expires": int(REQUEST_EXPIRES * 1e9)}
         self._requests.append(_Request(owed=wanted, deadline=now + REQUEST_EXPIRES))
