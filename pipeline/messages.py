@@ -19,11 +19,3 @@ def decode(msg: Msg) -> dict[str, Any] | None:
 
 def encode(value: dict[str, Any]) -> bytes:
     return orjson.dumps(value)
-
-
-def delivery_count(msg: Msg) -> int:
-    """How many times JetStream has handed out this message (1 on the first delivery)."""
-    try:
-        return int(msg.metadata.num_delivered or 1)
-    except Exception:
-        return 1

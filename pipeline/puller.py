@@ -8,8 +8,11 @@ out or expire (what the Go client's ``Consume`` does), and a stage takes whateve
 while it was busy. Batches grow with the load by themselves; nothing sleeps.
 
 The prefetch is bounded: messages buffered plus messages still owed by the server stay
-within one batch (two in the last second of a request, once its successor is sent), so a busy stage holds
-about one batch that ``ack_wait`` runs on before it is handled.
+within one batch (two in the last second of a request, once its successor is sent). Their
+``ack_wait`` runs while they are buffered, and only the batch in hand is kept alive
+(``pipeline/heartbeat.py``): a message buffered for longer than ``max_hold`` (a third of
+``ack_wait`` in the stages) behind a slow batch is handed back with a nak rather than
+handled, so no message is ever handled after JetStream may have given it to someone else.
 """
 
 from __future__ import annotations
@@ -41,13 +44,14 @@ class _Request:
 class Puller:
     """Streams one durable pull consumer's messages into batches of at most ``batch`` messages."""
 
-    def __init__(self, nc: NATS, stream: str, durable: str, batch: int) -> None:
+    def __init__(self, nc: NATS, stream: str, durable: str, batch: int, max_hold: float) -> None:
         self._nc = nc
         self._batch = batch
+        self._max_hold = max_hold
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._inbox = nc.new_inbox()
         self._requests: deque[_Request] = deque()
-        self._buffer: deque[Msg] = deque()
+        self._buffer: deque[tuple[float, Msg]] = deque()  # (arrival, message), oldest first
         self._arrived = asyncio.Event()
         self._sub: Subscription | None = None
 
@@ -57,6 +61,7 @@ class Puller:
 
     async def next_batch(self, timeout: float) -> list[Msg]:
         """Up to ``batch`` messages: what is buffered, or the first to arrive within ``timeout``."""
+        await self._hand_back_stale()
         if not self._buffer:
             self._arrived.clear()
             await self._top_up()
@@ -65,7 +70,7 @@ class Puller:
             except TimeoutError:
                 return []
         take = min(len(self._buffer), self._batch)
-        batch = [self._buffer.popleft() for _ in range(take)]
+        batch = [self._buffer.popleft()[1] for _ in range(take)]
         await self._top_up()
         return batch
 
@@ -74,12 +79,15 @@ class Puller:
         if self._sub is not None:
             await self._sub.unsubscribe()
             self._sub = None
-        for msg in self._buffer:
-            try:
-                await msg.nak()
-            except Exception:  # the connection is gone: ack_wait brings them back
-                pass
+        await nak_quietly([msg for _, msg in self._buffer])
         self._buffer.clear()
+
+    async def _hand_back_stale(self) -> None:
+        stale_before = time.monotonic() - self._max_hold
+        stale: list[Msg] = []
+        while self._buffer and self._buffer[0][0] < stale_before:
+            stale.append(self._buffer.popleft()[1])
+        await nak_quietly(stale)
 
     async def _top_up(self) -> None:
         """Ask for more once what is held and owed drops to half a batch (or a request is ending)."""
@@ -107,5 +115,14 @@ class Puller:
             head.owed -= 1
             if head.owed <= 0:
                 self._requests.popleft()
-        self._buffer.append(msg)
+        self._buffer.append((time.monotonic(), msg))
         self._arrived.set()
+
+
+async def nak_quietly(msgs: list[Msg], delay: float | None = None) -> None:
+    """Hand messages back for redelivery (after ``delay`` seconds) as far as NATS lets us."""
+    for msg in msgs:
+        try:
+            await msg.nak(delay=delay)
+        except Exception:  # already acked, or the connection is gone: ack_wait covers it
+            pass

@@ -20,7 +20,7 @@ from notifications.models import CHANNELS
 from pipeline import jetstream, metrics
 from pipeline.context import StageContext
 from pipeline.names import Names, names
-from pipeline.puller import Puller
+from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
 from pipeline.stages.route import route
@@ -71,7 +71,10 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
     try:
         js = nc.jetstream()
         ctx = StageContext(js=js, names=names())
-        puller = Puller(nc, spec.stream, spec.durable, batch_size)
+        # A message waits in the buffer no longer than the batch in hand goes between
+        # heartbeats (heartbeat.py), so it is handled well within its ack_wait.
+        hold = float(settings.RELAY_ACK_WAIT) / 3
+        puller = Puller(nc, spec.stream, spec.durable, batch_size, max_hold=hold)
         await puller.start()
         bound.info("stage_started", batch=batch_size)
         while not stop.is_set():
@@ -89,7 +92,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 # Nothing of the batch is acked: JetStream redelivers it after a short pause.
                 bound.exception("stage_batch_failed", batch=len(batch))
                 metrics.EVENTS_FAILED.labels(spec.label, "batch_error").inc(len(batch))
-                await _nak_quietly(batch, delay=ERROR_PAUSE * 2)
+                await nak_quietly(batch, delay=ERROR_PAUSE * 2)
                 await asyncio.sleep(ERROR_PAUSE)
                 continue
             if linger > 0 and linger_from <= len(batch) < batch_size:
@@ -101,14 +104,6 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
     finally:
         await nc.close()
         bound.info("stage_stopped")
-
-
-async def _nak_quietly(batch: list[Msg], delay: float) -> None:
-    for msg in batch:
-        try:
-            await msg.nak(delay=delay)
-        except Exception:  # already acked, or the connection is gone: ack_wait covers it
-            pass
 
 
 async def ensure_streams() -> None:

@@ -38,8 +38,8 @@ class Durable:
         info = await self.nc.jetstream().consumer_info(self.stream, self.durable)
         return int(info.num_ack_pending)
 
-    def puller(self) -> Puller:
-        return Puller(self.nc, self.stream, self.durable, BATCH)
+    def puller(self, max_hold: float = 10.0) -> Puller:
+        return Puller(self.nc, self.stream, self.durable, BATCH, max_hold=max_hold)
 
 
 @pytest.fixture
@@ -115,6 +115,21 @@ async def test_stop_hands_prefetched_messages_back_at_once(durable: Durable) -> 
     await second.start()
     assert sorted(await _drain(second, 2 * BATCH)) == sorted(str(i).encode() for i in range(BATCH, 3 * BATCH))
     await second.stop()
+
+
+async def test_a_message_held_behind_a_slow_batch_is_handed_back_not_handled(durable: Durable) -> None:
+    await durable.publish(2 * BATCH)
+    puller = durable.puller(max_hold=0.2)
+    await puller.start()
+    for msg in await puller.next_batch(timeout=2.0):
+        await msg.ack()
+    await asyncio.sleep(0.5)  # a slow batch: the prefetched ones outstay max_hold
+    # They went back to JetStream and come again as fresh deliveries, each exactly once.
+    again = await puller.next_batch(timeout=2.0)
+    assert [m.metadata.num_delivered for m in again] == [2] * len(again)
+    rest = [m.data for m in again] + await _drain(puller, BATCH - len(again))
+    assert sorted(rest) == sorted(str(i).encode() for i in range(BATCH, 2 * BATCH))
+    await puller.stop()
 
 
 async def test_an_idle_stage_still_receives_after_several_request_lifetimes(
