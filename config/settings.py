@@ -193,10 +193,6 @@ RELAY_EVENTS_STREAM_MAX_BYTES = int(os.environ.get("RELAY_EVENTS_STREAM_MAX_BYTE
 RELAY_RETRY_AFTER_SECONDS = int(os.environ.get("RELAY_RETRY_AFTER_SECONDS", "5"))
 RELAY_MAX_EVENT_BYTES = 64 * 1024
 RELAY_MAX_BATCH_EVENTS = 500
-RELAY_MAX_ATTEMPTS = {
-    channel: int(os.environ.get(f"{channel.upper()}_MAX_ATTEMPTS", "5"))
-    for channel in ("email", "sms", "push", "in_app")
-}
 RELAY_DEDUP_TTL = int(os.environ.get("RELAY_DEDUP_TTL", "3600"))
 # Seconds an API process remembers a verified API key (revocation elsewhere takes this long).
 RELAY_API_KEY_CACHE_SECONDS = float(os.environ.get("RELAY_API_KEY_CACHE_SECONDS", "5"))
@@ -210,11 +206,6 @@ RELAY_BREAKER_FAILURE_RATIO = float(os.environ.get("RELAY_BREAKER_FAILURE_RATIO"
 RELAY_BREAKER_MIN_CALLS = int(os.environ.get("RELAY_BREAKER_MIN_CALLS", "20"))
 RELAY_BREAKER_WINDOW = float(os.environ.get("RELAY_BREAKER_WINDOW", "60"))
 RELAY_BREAKER_COOLDOWN = float(os.environ.get("RELAY_BREAKER_COOLDOWN", "30"))
-# Sliding-window limit per (subscriber, channel), "N/period" (10/h, 100/15m, 5/30s); empty: none.
-RELAY_RATE_LIMITS = {
-    channel: os.environ.get(f"{channel.upper()}_RATE_LIMIT", "")
-    for channel in ("email", "sms", "push", "in_app")
-}
 # Seconds the scheduler sleeps when nothing deferred or scheduled is due.
 RELAY_SCHEDULER_INTERVAL = float(os.environ.get("RELAY_SCHEDULER_INTERVAL", "1.0"))
 RELAY_SCHEDULER_BATCH = int(os.environ.get("RELAY_SCHEDULER_BATCH", "500"))
@@ -241,13 +232,32 @@ RELAY_EMAIL_TEMPLATE = os.environ.get("RELAY_EMAIL_TEMPLATE", "relay/default")
 # Where providers' callbacks and unsubscribe links reach Relay from outside.
 RELAY_PUBLIC_URL = os.environ.get("RELAY_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 
-# --- Providers: an ordered list per channel; an empty list means "not configured" ----
-RELAY_PROVIDERS = {
-    "email": env_list("EMAIL_PROVIDERS", "smtp" if EMAIL_HOST else ""),
-    "sms": env_list("SMS_PROVIDERS", "twilio" if os.environ.get("TWILIO_ACCOUNT_SID") else ""),
-    "push": env_list("PUSH_PROVIDERS", "fcm" if os.environ.get("FCM_CREDENTIALS") else ""),
-    "in_app": env_list("IN_APP_PROVIDERS", "inbox"),
+# --- Channels: name -> channel class (pipeline/channels/). Adding a channel is a module there
+# and a line here; channel names are validated against these keys, so no migration.
+RELAY_CHANNELS = {
+    "email": "pipeline.channels.email.EmailChannel",
+    "sms": "pipeline.channels.sms.SmsChannel",
+    "push": "pipeline.channels.push.PushChannel",
+    "in_app": "pipeline.channels.in_app.InAppChannel",
 }
+
+
+def per_channel(suffix: str) -> dict[str, str]:
+    """``<CHANNEL>_<suffix>`` for each channel that sets it (EMAIL_PROVIDERS, SMS_MAX_ATTEMPTS)."""
+    found = {name: os.environ.get(f"{name.upper()}_{suffix}") for name in RELAY_CHANNELS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+# Providers per channel in failover order, where <CHANNEL>_PROVIDERS overrides the channel's
+# defaults (email: smtp when EMAIL_HOST is set; sms: twilio with TWILIO_ACCOUNT_SID; push: fcm
+# with FCM_CREDENTIALS; in_app: inbox). Empty: not configured.
+RELAY_PROVIDERS = {name: env_list(f"{name.upper()}_PROVIDERS") for name in per_channel("PROVIDERS")}
+# Attempts before a delivery is dead-lettered, where <CHANNEL>_MAX_ATTEMPTS overrides the
+# channel's default (5).
+RELAY_MAX_ATTEMPTS = {name: int(value) for name, value in per_channel("MAX_ATTEMPTS").items()}
+# Sliding-window limit per (subscriber, channel), "N/period" (10/h, 100/15m, 5/30s), from
+# <CHANNEL>_RATE_LIMIT; none by default.
+RELAY_RATE_LIMITS = per_channel("RATE_LIMIT")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")

@@ -10,8 +10,7 @@ from rest_framework import serializers
 
 from deliveries.models import DeliveryAttempt, DeliveryStatus
 from deliveries.selectors import DeliveryFilters
-from notifications.models import CHANNELS
-from notifications.serializers import DeliverySerializer, StrictSerializer
+from notifications.serializers import ChannelField, DeliverySerializer, StrictSerializer
 
 # Longest range the stats API buckets, so one request never asks for thousands of buckets.
 MAX_BUCKETED_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=366)}
@@ -20,7 +19,7 @@ DEFAULT_BUCKETED_RANGE = {"hour": timedelta(hours=24), "day": timedelta(days=30)
 
 class DeliveryFilterSerializer(StrictSerializer):
     userId = serializers.CharField(max_length=128, required=False)
-    channel = serializers.ChoiceField(choices=CHANNELS, required=False)
+    channel = ChannelField(required=False)
     status = serializers.ChoiceField(choices=DeliveryStatus.values, required=False)
     eventType = serializers.CharField(max_length=200, required=False)
     since = serializers.DateTimeField(required=False, help_text="created at or after (ISO 8601)")

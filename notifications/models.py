@@ -8,8 +8,9 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
+# Only deliveries.models still names these (until its channel column drops ``choices``);
+# channels are otherwise validated against the registry (core.channel_names).
 CHANNEL_CHOICES = [("email", "Email"), ("sms", "SMS"), ("push", "Push"), ("in_app", "In-app")]
-CHANNELS = [value for value, _ in CHANNEL_CHOICES]
 PRIORITY_CHOICES = [("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")]
 
 
@@ -22,6 +23,12 @@ class Subscriber(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     locale = models.CharField(max_length=16, blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
+    # Channel name -> address, for the channels whose address is not a field above (webhook:
+    # a URL). A new channel keeps its addresses here, so it needs no migration.
+    addresses = models.JSONField(default=dict, blank=True)
+    # Channel name -> {"address", "reason", "at"}: addresses a channel disabled after the
+    # receiver said they are gone; routing then finds no address for that channel.
+    disabled_addresses = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,8 +10,10 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.channel_names import channel_names, unknown_channel_message
 from deliveries.models import Delivery
-from notifications.models import CHANNELS, PRIORITY_CHOICES, Event, Subscriber
+from notifications.addresses import address_errors
+from notifications.models import PRIORITY_CHOICES, Event, Subscriber
 from preferences.trace import decision_of
 
 EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -31,14 +33,24 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class ChannelField(serializers.ChoiceField):
+    """A registered channel's name (``settings.RELAY_CHANNELS``), or one of ``extra`` (e.g. ``*``).
+
+    Channels are checked here, by the registry's names, rather than by model ``choices``: a
+    channel added in settings needs no migration.
+    """
+
+    def __init__(self, extra: tuple[str, ...] = (), **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {})["invalid_choice"] = unknown_channel_message()
+        super().__init__(choices=[*extra, *channel_names()], **kwargs)
+
+
 class EventSerializer(StrictSerializer):
     eventId = serializers.CharField(max_length=128, trim_whitespace=False)
     eventType = serializers.CharField(max_length=200)
     userId = serializers.CharField(max_length=128, required=False)
     topic = serializers.CharField(max_length=128, required=False)
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNELS), allow_empty=False, max_length=len(CHANNELS)
-    )
+    channels = serializers.ListField(child=ChannelField(), allow_empty=False, max_length=len(channel_names()))
     priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES], default="normal")
     data = serializers.DictField(required=False, default=dict)
     metadata = serializers.DictField(required=False, default=dict)
@@ -120,12 +132,22 @@ class SubscriberSerializer(StrictSerializer):
     timezone = serializers.CharField(required=False, validators=[validate_timezone])
     locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
     data = serializers.DictField(required=False)
+    # Channel name -> address (e.g. {"webhook": "https://..."}); a PUT replaces the whole map.
+    addresses = serializers.DictField(required=False)
+    # Addresses a channel disabled because the receiver said they are gone (read-only).
+    disabledAddresses = serializers.DictField(source="disabled_addresses", read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
     def validate_locale(self, value: str) -> str:
         if value and not LOCALE_RE.match(value):
             raise serializers.ValidationError("Use a BCP 47 tag such as 'en' or 'de-AT'.")
+        return value
+
+    def validate_addresses(self, value: dict[str, Any]) -> dict[str, str]:
+        errors = address_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
         return value
 
 

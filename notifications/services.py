@@ -202,10 +202,20 @@ async def release_claims_async(keys: list[str]) -> None:
 
 
 def upsert_subscriber(user_id: str, fields: dict[str, Any]) -> tuple[Subscriber, bool]:
-    """PUT semantics on the fields given; fields left out keep their values."""
+    """PUT semantics on the fields given; fields left out keep their values.
+
+    An address given again for a channel that had disabled it is enabled again: the client
+    says the receiver is back.
+    """
     subscriber, created = Subscriber.objects.get_or_create(user_id=user_id, defaults=fields)
     if not created and fields:
         for name, value in fields.items():
             setattr(subscriber, name, value)
+        if "addresses" in fields:
+            subscriber.disabled_addresses = {
+                channel: gone
+                for channel, gone in subscriber.disabled_addresses.items()
+                if channel not in fields["addresses"]
+            }
         subscriber.save()
     return subscriber, created

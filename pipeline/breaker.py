@@ -28,6 +28,7 @@ from django.conf import settings
 from redis.asyncio import Redis as AsyncRedis
 
 from pipeline import metrics
+from pipeline.channels.registry import configured_providers
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 from pipeline.redis_client import shared_async_redis, shared_redis
 
@@ -339,10 +340,6 @@ class Breakers:
 
 
 breakers = Breakers()
-
-
-def configured_providers() -> list[str]:
-    return sorted({name for names in settings.RELAY_PROVIDERS.values() for name in names})
 
 
 def states() -> dict[str, dict[str, Any]]:

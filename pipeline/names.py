@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from notifications.models import CHANNELS
+from core.channel_names import channel_names
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Names:
             "ingest": (self.events_stream, self.subject("relay.events.>")),
             "route": (self.work_stream, self.route_subject),
         }
-        for channel in CHANNELS:
+        for channel in channel_names():
             result[self.deliver_durable(channel)] = (self.work_stream, self.deliver_subject(channel))
         return result
 

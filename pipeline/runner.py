@@ -16,7 +16,7 @@ import structlog
 from django.conf import settings
 from nats.aio.msg import Msg
 
-from notifications.models import CHANNELS
+from core.channel_names import channel_names
 from pipeline import jetstream, metrics
 from pipeline.context import StageContext
 from pipeline.names import Names, names
@@ -44,7 +44,7 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
         return StageSpec("ingest", "ingest", n.events_stream, ingest)
     if stage == "route":
         return StageSpec("route", "route", n.work_stream, route)
-    if stage == "deliver" and channel in CHANNELS:
+    if stage == "deliver" and channel in channel_names():
         return StageSpec(
             f"deliver:{channel}", n.deliver_durable(channel), n.work_stream, partial(deliver, channel=channel)
         )
@@ -53,7 +53,7 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
 
 def all_stage_specs(n: Names) -> list[StageSpec]:
     return [stage_spec("ingest", n), stage_spec("route", n)] + [
-        stage_spec("deliver", n, channel) for channel in CHANNELS
+        stage_spec("deliver", n, channel) for channel in channel_names()
     ]
 
 

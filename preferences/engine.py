@@ -55,7 +55,9 @@ class Choice:
 class RoutingFacts:
     """What the route stage loaded in bulk for a batch, so deciding costs no queries."""
 
-    active_device_counts: dict[int, int]
+    # (subscriber id, channel) pairs the channel has an address (or a device) for: the
+    # channel modules say how to find one, the stage asks them and hands the answer in here.
+    reachable: frozenset[tuple[int, str]] = frozenset()
     # subscriber id -> (channel, event type) -> the subscriber's explicit choice
     choices: dict[int, dict[tuple[str, str], Choice]] = field(default_factory=dict)
     # subscriber id -> their quiet-hours window (time zone already resolved)
@@ -89,16 +91,6 @@ class Gates:
     over_limit: Callable[[list[Candidate], datetime], set[PairKey]]
 
 
-def has_address(subscriber: Subscriber, channel: str, facts: RoutingFacts) -> bool:
-    if channel == "email":
-        return bool(subscriber.email)
-    if channel == "sms":
-        return bool(subscriber.phone)
-    if channel == "push":
-        return facts.active_device_counts.get(subscriber.pk, 0) > 0
-    return True
-
-
 def _specific_first(channel: str, event_type: str) -> tuple[tuple[str, str], ...]:
     return ((channel, event_type), (ANY, event_type), (channel, ANY), (ANY, ANY))
 
@@ -118,7 +110,7 @@ def preference_decision(event: Event, subscriber: Subscriber, channel: str, fact
         default = facts.defaults.get((channel, event.event_type), facts.defaults.get((ANY, event.event_type)))
         if default is False:
             return Decision("suppress", "disabled_by_default")
-    if not has_address(subscriber, channel, facts):
+    if (subscriber.pk, channel) not in facts.reachable:
         return Decision("suppress", "no_address")
     return SEND
 

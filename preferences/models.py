@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from django.db import models
 
-from notifications.models import CHANNEL_CHOICES, Subscriber
+from notifications.models import Subscriber
 
 ANY = "*"
-CHANNEL_OR_ANY = [(ANY, "Any channel"), *CHANNEL_CHOICES]
 WEEKDAYS = list(range(7))  # Monday = 0, as datetime.weekday()
 
 
@@ -20,7 +19,7 @@ class Preference(models.Model):
     """A subscriber's explicit choice for (channel, event type); wins over every default."""
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="preferences")
-    channel = models.CharField(max_length=16, choices=CHANNEL_OR_ANY, default=ANY)
+    channel = models.CharField(max_length=32, default=ANY)
     event_type = models.CharField(max_length=200, default=ANY)
     enabled = models.BooleanField(default=True)
     # Overrides the subscriber's quiet hours for this channel and event type (their time zone).
@@ -64,7 +63,7 @@ class EventTypeDefault(models.Model):
     """What a subscriber without an explicit choice gets; ``urgent`` events ignore a default off."""
 
     event_type = models.CharField(max_length=200)
-    channel = models.CharField(max_length=16, choices=CHANNEL_OR_ANY, default=ANY)
+    channel = models.CharField(max_length=32, default=ANY)
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 

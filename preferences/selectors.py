@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from django.db.models import Count
 from django.utils import timezone
 
-from notifications.models import Device, Subscriber
+from notifications.models import Subscriber
 from pipeline.compiled_query import CompiledQuery
 from preferences.engine import Choice, RoutingFacts
 from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
@@ -42,25 +41,16 @@ DEFAULTS: CompiledQuery[tuple[str, str, bool]] = CompiledQuery(
         .values_list("event_type", "channel", "enabled")
     )
 )
-DEVICE_COUNTS: CompiledQuery[tuple[int, int]] = CompiledQuery(
-    lambda ids: (
-        Device.objects.filter(subscriber_id__in=ids, active=True)
-        .values("subscriber_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("subscriber_id", "n")
-    )
-)
 
 
 def routing_facts(
-    subscribers: Collection[Subscriber], event_types: Collection[str], with_devices: bool = True
+    subscribers: Collection[Subscriber],
+    event_types: Collection[str],
+    reachable: frozenset[tuple[int, str]],
 ) -> RoutingFacts:
-    """Devices, preferences, quiet hours and defaults of a batch: at most four queries, whatever
-    its size.
-
-    Device counts only matter to push; a batch without push skips that query (``with_devices``).
-    """
+    """Preferences, quiet hours and defaults of a batch: at most three queries, whatever its
+    size. ``reachable`` (which subscriber has an address on which channel) comes from the
+    channel modules, through the caller."""
     ids = {s.pk for s in subscribers}
     zones = {s.pk: s.timezone for s in subscribers}
     types = {*event_types, ANY}
@@ -75,9 +65,8 @@ def routing_facts(
         if q.enabled
     }
     defaults = {(channel, event_type): enabled for event_type, channel, enabled in DEFAULTS.fetch(types)}
-    devices: dict[int, int] = dict(DEVICE_COUNTS.fetch(ids)) if with_devices else {}
     return RoutingFacts(
-        active_device_counts=devices,
+        reachable=reachable,
         choices=choices,
         quiet_hours=quiet,
         defaults=defaults,

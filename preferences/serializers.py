@@ -6,8 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.models import CHANNELS
-from notifications.serializers import EVENT_TYPE_RE, StrictSerializer, validate_timezone
+from notifications.serializers import EVENT_TYPE_RE, ChannelField, StrictSerializer, validate_timezone
 from preferences.models import ANY, WEEKDAYS, Preference, QuietHours
 
 TIME_FORMAT = "%H:%M:%S"
@@ -27,7 +26,7 @@ def _time_field(source: str) -> serializers.TimeField:
 class PreferenceSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     userId = serializers.CharField(max_length=128, required=False)
-    channel = serializers.ChoiceField(choices=[ANY, *CHANNELS])
+    channel = ChannelField(extra=(ANY,))
     eventType = serializers.CharField(source="event_type", max_length=200)
     enabled = serializers.BooleanField(default=True)
     quietHoursStart = _time_field("quiet_hours_start")

@@ -20,11 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.channel_names import channel_names
 from deliveries.models import Delivery
 from notifications import services as notification_services
 from notifications.errors import ServiceUnavailable
-from notifications.models import CHANNELS, Subscriber
-from notifications.serializers import EVENT_ID_RE, EventSerializer
+from notifications.models import Subscriber
+from notifications.serializers import EVENT_ID_RE, ChannelField, EventSerializer
 from realtime.authentication import SubscriberAuth, SubscriberTokenAuthentication
 from realtime.tokens import mint_subscriber_token
 
@@ -69,7 +70,7 @@ class DemoSessionView(DemoOnlyMixin, APIView):
                 "userId": subscriber.user_id,
                 "expiresIn": settings.RELAY_SUBSCRIBER_TOKEN_MAX_AGE,
                 "eventTypes": DEMO_EVENT_TYPES,
-                "channels": CHANNELS,
+                "channels": channel_names(),
             },
             status=status.HTTP_201_CREATED,
         )
@@ -80,9 +81,7 @@ class DemoEventSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, default="Hello from Relay")
     body = serializers.CharField(max_length=1000, allow_blank=True, default="")
     actionUrl = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNELS), allow_empty=False, default=lambda: ["in_app"]
-    )
+    channels = serializers.ListField(child=ChannelField(), allow_empty=False, default=lambda: ["in_app"])
     priority = serializers.ChoiceField(choices=["low", "normal", "high", "urgent"], default="normal")
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from core.channel_names import channel_form_field
 from templates_admin.catalog import TemplateSource
 from templates_admin.forms import DraftPreviewForm
 from templates_admin.models import NotificationTemplate, TemplateVersion
@@ -59,6 +62,11 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     ]
     inlines = [VersionInline]
     change_form_template = "admin/templates_admin/notificationtemplate/change_form.html"
+
+    def formfield_for_dbfield(self, db_field: Field, request: HttpRequest, **kwargs: Any) -> forms.Field:
+        if db_field.name == "channel":
+            return channel_form_field()
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: NotificationTemplate, form: Any, change: bool) -> None:
         save_template(obj, saved_by=request.user.get_username())

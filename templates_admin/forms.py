@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from notifications.models import CHANNEL_CHOICES
+from core.channel_names import channel_choices
 from templates_admin.catalog import TemplateSource
 from templates_admin.locales import default_locale, normalize_locale
 from templates_admin.preview import parse_sample
@@ -15,7 +15,7 @@ from templates_admin.validation import template_errors
 
 class DraftPreviewForm(forms.Form):
     event_type = forms.CharField(max_length=200)
-    channel = forms.ChoiceField(choices=CHANNEL_CHOICES)
+    channel = forms.ChoiceField(choices=channel_choices)
     locale = forms.CharField(max_length=16, required=False)
     subject = forms.CharField(max_length=500, required=False, strip=False)
     text_body = forms.CharField(required=False, strip=False)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from notifications.models import CHANNEL_CHOICES
+from core.channel_names import channel_names
 
 
 class NotificationTemplate(models.Model):
     """The words of one notification; at most one active per (event type, channel, locale)."""
 
     event_type = models.CharField(max_length=200, db_index=True)
-    channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
+    channel = models.CharField(max_length=32)
     locale = models.CharField(
         max_length=16, help_text="BCP 47 tag: 'de-AT' (language and region) or 'de' (any region)."
     )
@@ -65,6 +65,8 @@ class NotificationTemplate(models.Model):
             errors["event_type"] = [
                 "Use the event type as events send it: letters, digits, '_' and '-', dotted."
             ]
+        if self.channel not in channel_names():
+            errors["channel"] = [f"Use a registered channel: {', '.join(channel_names())}."]
         if not is_locale(self.locale):
             errors["locale"] = ["Use a language tag such as 'de' or 'de-AT'."]
         if errors:

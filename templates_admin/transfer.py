@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from notifications.models import CHANNELS
+from core.channel_names import channel_names
 from templates_admin.locales import normalize_locale
 from templates_admin.models import NotificationTemplate
 from templates_admin.services import save_template
@@ -62,7 +62,7 @@ def _template_folders(directory: Path) -> list[tuple[str, str, str, Path]]:
     return sorted(
         (folder.parent.parent.name, folder.parent.name, folder.name, folder)
         for folder in directory.glob("*/*/*")
-        if folder.is_dir() and folder.name in CHANNELS
+        if folder.is_dir() and folder.name in channel_names()
     )
 
 

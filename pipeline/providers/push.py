@@ -1,8 +1,8 @@
 """Push through Firebase Cloud Messaging (HTTP v1) with firebase-admin's ``send_each``.
 
 A delivery goes to every active device of its subscriber. Tokens FCM reports as
-unregistered or invalid are deactivated in one bulk update per batch and listed in the
-result's ``details["dead_tokens"]``. A delivery counts as sent when at least one device
+unregistered or invalid are listed in the result's ``details["dead_tokens"]``; the push
+channel (``pipeline/channels/push.py``) deactivates them. A delivery counts as sent when at least one device
 took it; it is not retried for the devices that failed, so no device gets it twice.
 """
 
@@ -19,15 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import firebase_admin
-import structlog
 from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
-from notifications.models import Device
-from pipeline.db import run_db
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
-
-log = structlog.get_logger(__name__)
 
 # Devices register the FCM registration token their client SDK hands out; firebase-admin 7
 # flags ``Message.token`` in favour of installation ids, which FCM v1 does not require.
@@ -94,14 +89,6 @@ class Fanout:
     permanent: list[str] = field(default_factory=list)
 
 
-def deactivate_tokens(dead: dict[int, list[str]]) -> int:
-    """One UPDATE for the batch's dead tokens (scoped to their subscribers)."""
-    tokens = {t for ts in dead.values() for t in ts}
-    return Device.objects.filter(subscriber_id__in=list(dead), token__in=tokens, active=True).update(
-        active=False
-    )
-
-
 class FcmPushProvider(Provider):
     name: ClassVar[str] = "fcm"
     channel: ClassVar[str] = "push"
@@ -131,11 +118,6 @@ class FcmPushProvider(Provider):
                     fanout.permanent.append(str(response.exception))
                 else:
                     fanout.transient.append(f"{type(response.exception).__name__}: {response.exception}")
-        dead = {m.subscriber_id: fanouts[m.delivery_id].dead_tokens for m in messages}
-        dead = {sid: tokens for sid, tokens in dead.items() if tokens}
-        if dead:
-            deactivated = await run_db(deactivate_tokens, dead)
-            log.info("push_devices_deactivated", devices=deactivated)
         return [self._outcome(m, started, fanouts[m.delivery_id]) for m in messages]
 
     @staticmethod

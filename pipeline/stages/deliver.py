@@ -22,9 +22,10 @@ from django.utils import timezone
 from nats.aio.msg import Msg
 
 from deliveries.models import FINAL_STATUSES, DeadLetter, Delivery, DeliveryAttempt, DeliveryStatus
-from notifications.models import Device
 from pipeline import breaker, metrics
 from pipeline.bulk import insert_all, update_fields
+from pipeline.channels.base import Destination
+from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
 from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
@@ -32,7 +33,6 @@ from pipeline.heartbeat import keep_alive
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
 from pipeline.providers.base import SUPPRESS, OutboundMessage, Provider, ProviderResult
-from pipeline.providers.registry import providers_for
 from preferences.engine import Decision, preference_decision
 from preferences.selectors import routing_facts
 
@@ -79,10 +79,9 @@ def preferences_now(deliveries: list[Delivery], channel: str) -> dict[int, Decis
     ``scheduledAt``): a subscriber who opted out, or lost the address, while the message
     waited does not get it. Dedup and rate limits were settled when it was routed."""
     notifications = [d.notification for d in deliveries]
+    subscribers = {n.subscriber for n in notifications}
     facts = routing_facts(
-        {n.subscriber for n in notifications},
-        {n.event.event_type for n in notifications},
-        with_devices=channel == "push",
+        subscribers, {n.event.event_type for n in notifications}, reachable(subscribers, [channel])
     )
     return {
         d.pk: preference_decision(d.notification.event, d.notification.subscriber, channel, facts)
@@ -90,18 +89,13 @@ def preferences_now(deliveries: list[Delivery], channel: str) -> dict[int, Decis
     }
 
 
-def active_tokens(subscriber_ids: set[int]) -> dict[int, list[str]]:
-    tokens: dict[int, list[str]] = {}
-    for sid, token in Device.objects.filter(subscriber_id__in=subscriber_ids, active=True).values_list(
-        "subscriber_id", "token"
-    ):
-        tokens.setdefault(sid, []).append(token)
-    return tokens
+def destinations(deliveries: list[Delivery], channel: str) -> dict[int, Destination]:
+    """Where each subscriber's message goes, as the channel finds it (database thread)."""
+    return get_channel(channel).destinations({d.notification.subscriber for d in deliveries})
 
 
-def outbound(delivery: Delivery, devices: dict[int, list[str]]) -> OutboundMessage:
+def outbound(delivery: Delivery, destination: Destination) -> OutboundMessage:
     event, subscriber = delivery.notification.event, delivery.notification.subscriber
-    address = {"email": subscriber.email, "sms": subscriber.phone}.get(delivery.channel, "")
     return OutboundMessage(
         delivery_id=delivery.pk,
         channel=delivery.channel,
@@ -109,10 +103,10 @@ def outbound(delivery: Delivery, devices: dict[int, list[str]]) -> OutboundMessa
         event_type=event.event_type,
         subscriber_id=subscriber.pk,
         user_id=subscriber.user_id,
-        to=address,
+        to=destination.to,
         content=delivery.content,
         data=event.data,
-        devices=devices.get(subscriber.pk, []),
+        devices=list(destination.devices),
     )
 
 
@@ -255,14 +249,20 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             finished.append(outcome.delivery)
         to_send = []
     if to_send:
-        subscribers = {o.delivery.notification.subscriber_id for o in to_send}
-        devices = await run_db(active_tokens, subscribers) if channel == "push" else {}
-        messages = {o.delivery.pk: outbound(o.delivery, devices) for o in to_send}
+        found = await run_db(destinations, [o.delivery for o in to_send], channel)
+        nowhere = Destination()
+        messages = {
+            o.delivery.pk: outbound(o.delivery, found.get(o.delivery.notification.subscriber_id, nowhere))
+            for o in to_send
+        }
         async with keep_alive(batch):
             await send_with_failover(providers, to_send, messages)
-        max_attempts = int(settings.RELAY_MAX_ATTEMPTS.get(channel, 5))
+            await get_channel(channel).finish(
+                [(messages[o.delivery.pk], result) for o in to_send for result in o.results]
+            )
+        attempts_allowed = max_attempts(channel)
         for outcome in to_send:
-            settle(outcome, max_attempts)
+            settle(outcome, attempts_allowed)
     async with keep_alive(batch):
         await record_durably(to_send, finished)
     metrics.record_deliver_batch(channel, to_send, finished)

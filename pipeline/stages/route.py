@@ -16,13 +16,13 @@ from deliveries.models import Delivery, DeliveryStatus
 from notifications.models import Notification
 from pipeline import metrics
 from pipeline.bulk import insert_new
+from pipeline.channels.registry import channel_configured, get_channel, reachable
 from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.dedup import decided_already
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
-from pipeline.providers.registry import channel_configured
 from pipeline.ratelimit import over_limit
 from preferences.engine import Candidate, Decision, Gates, decide_all
 from preferences.selectors import routing_facts
@@ -58,6 +58,9 @@ def _decided_delivery(
         return delivery
     try:
         delivery.content = render(event, subscriber, channel)
+        missing = [key for key in get_channel(channel).content_keys if key not in delivery.content]
+        if missing:
+            raise TemplateRenderError(f"the {channel} content lacks {', '.join(missing)}")
     except TemplateRenderError as error:
         delivery.status, delivery.reason = DeliveryStatus.FAILED, f"template_error: {error}"[:255]
         return delivery
@@ -90,10 +93,11 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
     """
     found = {n.pk: n for n in NOTIFICATIONS.fetch(notification_ids)}
     notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
+    subscribers = {n.subscriber for n in notifications}
     facts = routing_facts(
-        {n.subscriber for n in notifications},
+        subscribers,
         {n.event.event_type for n in notifications},
-        with_devices=any("push" in n.event.channels for n in notifications),
+        reachable(subscribers, [c for n in notifications for c in n.event.channels]),
     )
     by_id = {n.pk: n for n in notifications}
     deliveries: list[Delivery] = []

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications.models import CHANNELS
+from core.channel_names import channel_names
 from pipeline import event_loop
 from pipeline.metrics import serve_metrics
 from pipeline.names import names
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("stage", choices=["ingest", "route", "deliver"])
-        parser.add_argument("--channel", choices=CHANNELS)
+        parser.add_argument("--channel", choices=channel_names())
         parser.add_argument(
             "--metrics-port",
             type=int,

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from notifications.models import CHANNELS
+from core.channel_names import channel_names
 from pipeline import dlq
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Replay open dead letters (all, or those matching the filters) into the pipeline."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--channel", choices=CHANNELS)
+        parser.add_argument("--channel", choices=channel_names())
         parser.add_argument("--reason", help="Only dead letters whose reason contains this text.")
         parser.add_argument("--since-hours", type=float, help="Only dead letters created this recently.")
         parser.add_argument(

@@ -1,0 +1,1 @@
+"""The bottom layer: modules that import no Relay app, so every app may use them."""
