@@ -239,6 +239,7 @@ RELAY_CHANNELS = {
     "sms": "pipeline.channels.sms.SmsChannel",
     "push": "pipeline.channels.push.PushChannel",
     "in_app": "pipeline.channels.in_app.InAppChannel",
+    "webhook": "pipeline.channels.webhook.WebhookChannel",
 }
 
 
@@ -250,7 +251,7 @@ def per_channel(suffix: str) -> dict[str, str]:
 
 # Providers per channel in failover order, where <CHANNEL>_PROVIDERS overrides the channel's
 # defaults (email: smtp when EMAIL_HOST is set; sms: twilio with TWILIO_ACCOUNT_SID; push: fcm
-# with FCM_CREDENTIALS; in_app: inbox). Empty: not configured.
+# with FCM_CREDENTIALS; in_app: inbox; webhook: with RELAY_WEBHOOK_SECRET). Empty: not configured.
 RELAY_PROVIDERS = {name: env_list(f"{name.upper()}_PROVIDERS") for name in per_channel("PROVIDERS")}
 # Attempts before a delivery is dead-lettered, where <CHANNEL>_MAX_ATTEMPTS overrides the
 # channel's default (5).
@@ -271,6 +272,14 @@ FCM_PROJECT_ID = os.environ.get("FCM_PROJECT_ID", "")
 # Empty: https://fcm.googleapis.com. Tests point it at a local FCM v1 server.
 FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
 FCM_TIMEOUT = float(os.environ.get("FCM_TIMEOUT", "10"))
+# Webhook channel: Standard Webhooks secrets ("whsec_<base64>"; several, space- or
+# comma-separated, while rotating: each signs). Unset: the channel is not configured.
+RELAY_WEBHOOK_SECRET = os.environ.get("RELAY_WEBHOOK_SECRET", "")
+RELAY_WEBHOOK_TIMEOUT = float(os.environ.get("RELAY_WEBHOOK_TIMEOUT", "10"))
+RELAY_WEBHOOK_CONCURRENCY = int(os.environ.get("RELAY_WEBHOOK_CONCURRENCY", "32"))
+# Allow webhook targets on private, loopback and link-local addresses (SSRF guard off): tests,
+# or a deployment whose receivers are on its own network.
+RELAY_WEBHOOK_ALLOW_PRIVATE = env_bool("RELAY_WEBHOOK_ALLOW_PRIVATE")
 
 # --- Subscriber tokens ----------------------------------------------------------------
 RELAY_SUBSCRIBER_TOKEN_MAX_AGE = int(os.environ.get("RELAY_SUBSCRIBER_TOKEN_MAX_AGE", "86400"))

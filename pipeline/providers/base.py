@@ -39,6 +39,8 @@ class ProviderResult:
     duration_ms: float = 0.0
     # Extra facts for the stage, e.g. push tokens the provider reported dead.
     details: dict[str, Any] = field(default_factory=dict)
+    # Seconds the provider asked us to wait before retrying (Retry-After); 0: no preference.
+    retry_after: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -153,7 +153,7 @@ def settle(outcome: Outcome, max_attempts: int) -> None:
         outcome.dead_letter = last.error or "failed"
     else:
         delivery.reason = f"retrying: {last.error}"[:255]
-        outcome.retry_in = backoff_delay(delivery.attempts)
+        outcome.retry_in = max(backoff_delay(delivery.attempts), last.retry_after)
 
 
 def record(outcomes: list[Outcome], finished: list[Delivery]) -> None:
