@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from django.utils import timezone
 
-from deliveries.models import Delivery, DeliveryStatus
+from deliveries import lifecycle
+from deliveries.models import Delivery
 
 log = structlog.get_logger(__name__)
 
@@ -19,13 +19,14 @@ class StatusReport:
     provider: str
     provider_message_id: str
     status: str  # a DeliveryStatus value: delivered, failed or bounced
-    reason: str = ""
+    reason: str  # a Reason value
+    error: str = ""  # the provider's own words, kept as the delivery's last error
 
 
 def apply_status_report(report: StatusReport) -> Delivery | None:
     """Record what the provider says happened to a message it accepted.
 
-    Only a delivery in ``sent`` moves, so reports arriving late, twice or out of order
+    Only a delivery in ``sent`` moves (``lifecycle.report``), so reports arriving late, twice or out of order
     (Twilio sends no ordering guarantee) never undo a final answer. Returns the delivery,
     or None when no delivery has that provider message id.
     """
@@ -36,11 +37,7 @@ def apply_status_report(report: StatusReport) -> Delivery | None:
     )
     if delivery is None:
         return None
-    now = timezone.now()
-    fields: dict[str, object] = {"status": report.status, "reason": report.reason, "updated_at": now}
-    if report.status == DeliveryStatus.DELIVERED:
-        fields["delivered_at"] = now
-    moved = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENT).update(**fields)
+    moved = lifecycle.report(delivery.pk, report.status, report.reason, report.error)
     log.info(
         "delivery_status_reported",
         delivery_id=delivery.pk,

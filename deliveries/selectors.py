@@ -52,13 +52,17 @@ def filter_deliveries(filters: DeliveryFilters) -> QuerySet[Delivery]:
 
 
 def list_deliveries(filters: DeliveryFilters) -> QuerySet[Delivery]:
-    return filter_deliveries(filters).select_related("notification__event", "notification__subscriber")
+    return (
+        filter_deliveries(filters)
+        .select_related("notification__event", "notification__subscriber")
+        .prefetch_related("timeline")
+    )
 
 
 def get_delivery(delivery_id: int) -> Delivery | None:
     return (
         Delivery.objects.select_related("notification__event", "notification__subscriber")
-        .prefetch_related("attempt_log")
+        .prefetch_related("attempt_log", "timeline")
         .filter(pk=delivery_id)
         .first()
     )

@@ -15,14 +15,15 @@ from twilio.request_validator import RequestValidator
 
 from deliveries.models import DeliveryStatus
 from deliveries.provider_status import StatusReport, apply_status_report
+from deliveries.reasons import Reason
 
 log = structlog.get_logger(__name__)
 
 # Twilio MessageStatus values that are final answers; queued/sending/sent say nothing new.
 TWILIO_FINAL_STATUSES: dict[str, tuple[str, str]] = {
-    "delivered": (DeliveryStatus.DELIVERED, ""),
-    "failed": (DeliveryStatus.FAILED, "failed"),
-    "undelivered": (DeliveryStatus.FAILED, "undelivered"),
+    "delivered": (DeliveryStatus.DELIVERED, Reason.DELIVERED),
+    "failed": (DeliveryStatus.FAILED, Reason.UNDELIVERED),
+    "undelivered": (DeliveryStatus.FAILED, Reason.UNDELIVERED),
 }
 
 
@@ -48,8 +49,13 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if twilio_status_value not in TWILIO_FINAL_STATUSES:
         return HttpResponse(status=204)
     status, reason = TWILIO_FINAL_STATUSES[twilio_status_value]
-    if request.POST.get("ErrorCode"):
+    error = (
+        f"twilio {twilio_status_value} (ErrorCode {request.POST['ErrorCode']})"
+        if request.POST.get("ErrorCode")
+        else ""
+    )
+    if error:
         log.info("twilio_delivery_error", sid=sid, error_code=request.POST["ErrorCode"])
-    if apply_status_report(StatusReport("twilio", sid, status, reason)) is None:
+    if apply_status_report(StatusReport("twilio", sid, status, reason, error)) is None:
         return JsonResponse({"detail": "No delivery with this MessageSid."}, status=404)
     return HttpResponse(status=204)

@@ -11,10 +11,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.channel_names import channel_names, unknown_channel_message
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryTransition
 from notifications.addresses import address_errors
 from notifications.models import PRIORITY_CHOICES, Event, Subscriber
-from preferences.trace import decision_of
 
 EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 # An event type becomes a NATS subject token: dotted words, no wildcards or spaces.
@@ -151,6 +150,13 @@ class SubscriberSerializer(StrictSerializer):
         return value
 
 
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryTransition
+        fields = ["transition", "status", "reason", "attempt", "at"]
+        read_only_fields = fields
+
+
 class DeliverySerializer(serializers.ModelSerializer):
     userId = serializers.CharField(source="notification.subscriber.user_id", read_only=True)
     eventId = serializers.CharField(source="notification.event.event_id", read_only=True)
@@ -160,10 +166,14 @@ class DeliverySerializer(serializers.ModelSerializer):
     updatedAt = serializers.DateTimeField(source="updated_at")
     sentAt = serializers.DateTimeField(source="sent_at")
     deliveredAt = serializers.DateTimeField(source="delivered_at")
-    # The why-trace (preferences/trace.py): what routing decided, why and when.
-    decision = serializers.SerializerMethodField()
-    decisionReason = serializers.SerializerMethodField()
+    lastError = serializers.CharField(source="last_error")
+    # The why-trace: what routing decided, why, by which rule and when (stored once)...
+    decision = serializers.CharField()
+    decisionReason = serializers.CharField(source="decision_reason")
+    decisionRule = serializers.CharField(source="decision_rule")
     decidedAt = serializers.DateTimeField(source="created_at")
+    # ...and every transition since (deliveries/lifecycle.py).
+    timeline = TransitionSerializer(many=True)
 
     class Meta:
         model = Delivery
@@ -182,17 +192,14 @@ class DeliverySerializer(serializers.ModelSerializer):
             "updatedAt",
             "sentAt",
             "deliveredAt",
+            "lastError",
             "decision",
             "decisionReason",
+            "decisionRule",
             "decidedAt",
+            "timeline",
         ]
         read_only_fields = fields
-
-    def get_decision(self, delivery: Delivery) -> str:
-        return decision_of(delivery)[0]
-
-    def get_decisionReason(self, delivery: Delivery) -> str:
-        return decision_of(delivery)[1]
 
 
 class EventDetailSerializer(serializers.ModelSerializer):

@@ -125,7 +125,9 @@ class EventDetailView(APIView):
 
     @extend_schema(responses={200: EventDetailSerializer})
     def get(self, request: Request, event_id: str) -> Response:
-        deliveries = Prefetch("deliveries", queryset=Delivery.objects.order_by("channel"))
+        deliveries = Prefetch(
+            "deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("timeline")
+        )
         notifications = Prefetch(
             "notifications",
             queryset=Notification.objects.select_related("subscriber", "event")

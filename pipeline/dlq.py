@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from deliveries.models import DeadLetter, Delivery, DeliveryStatus
+from deliveries import lifecycle
+from deliveries.models import DeadLetter, DeliveryStatus
 from pipeline.messages import encode
 from pipeline.names import names
 from pipeline.publisher import get_publisher
@@ -82,10 +83,11 @@ def _replay_chunk(ids: list[int]) -> ReplayReport:
             .filter(pk__in=ids, replayed_at__isnull=True, discarded_at__isnull=True)
             .select_related("delivery")
         )
-        failed = [dl for dl in letters if dl.delivery.status == DeliveryStatus.FAILED]
-        Delivery.objects.filter(pk__in=[dl.delivery_id for dl in failed]).update(
-            status=DeliveryStatus.PENDING, attempts=0, reason="replayed", updated_at=now
+        # Only failed deliveries replay; one that was sent meanwhile is already done.
+        replayed = set(
+            lifecycle.replay(dl.delivery_id for dl in letters if dl.delivery.status == DeliveryStatus.FAILED)
         )
+        failed = [dl for dl in letters if dl.delivery_id in replayed]
         DeadLetter.objects.filter(pk__in=[dl.pk for dl in letters]).update(replayed_at=now)
     # Published only after the commit, so the deliver stage finds the delivery pending.
     n = names()
@@ -113,9 +115,7 @@ def _replay_chunk(ids: list[int]) -> ReplayReport:
 
 def _undo(letters: list[DeadLetter]) -> None:
     with transaction.atomic():
-        Delivery.objects.filter(
-            pk__in=[dl.delivery_id for dl in letters], status=DeliveryStatus.PENDING
-        ).update(status=DeliveryStatus.FAILED, reason="replay_unpublished", updated_at=timezone.now())
+        lifecycle.unreplay(dl.delivery_id for dl in letters)
         DeadLetter.objects.filter(pk__in=[dl.pk for dl in letters]).update(replayed_at=None)
 
 

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from nats.js import JetStreamContext
 
+from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryStatus
 from pipeline import jetstream
 from pipeline.db import run_db
@@ -34,9 +35,6 @@ from pipeline.messages import encode
 from pipeline.names import Names, names
 
 log = structlog.get_logger(__name__)
-
-WAITING = (DeliveryStatus.DEFERRED, DeliveryStatus.SCHEDULED)
-UNSENT = (DeliveryStatus.PENDING, *WAITING)
 
 
 @dataclass(frozen=True)
@@ -68,13 +66,10 @@ def expire_overdue(now: datetime, limit: int) -> int:
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status__in=UNSENT, notification__event__expires_at__lte=now)
+            .filter(status__in=lifecycle.UNSENT, notification__event__expires_at__lte=now)
             .values_list("pk", flat=True)[:limit]
         )
-        Delivery.objects.filter(pk__in=ids).update(
-            status=DeliveryStatus.SUPPRESSED, reason="expired", updated_at=now
-        )
-    return len(ids)
+        return len(lifecycle.expire(ids))
 
 
 def claim_due(now: datetime, limit: int) -> list[Claimed]:
@@ -84,14 +79,12 @@ def claim_due(now: datetime, limit: int) -> list[Claimed]:
         claimed = [
             Claimed(*row)
             for row in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(not_expired, status__in=WAITING, not_before__lte=now)
+            .filter(not_expired, status__in=lifecycle.WAITING, not_before__lte=now)
             .order_by("not_before", "pk")
             .values_list("pk", "channel", "status", "not_before")[:limit]
         ]
-        Delivery.objects.filter(pk__in=[c.delivery_id for c in claimed]).update(
-            status=DeliveryStatus.PENDING, updated_at=now
-        )
-    return claimed
+        released = set(lifecycle.release_due(c.delivery_id for c in claimed))
+    return [c for c in claimed if c.delivery_id in released]
 
 
 def claim_stranded(now: datetime, limit: int) -> list[Claimed]:
@@ -105,15 +98,13 @@ def claim_stranded(now: datetime, limit: int) -> list[Claimed]:
             .order_by("updated_at", "pk")
             .values_list("pk", "channel")[:limit]
         ]
-        Delivery.objects.filter(pk__in=[c.delivery_id for c in claimed]).update(updated_at=now)
-    return claimed
+        redispatched = set(lifecycle.redispatch(c.delivery_id for c in claimed))
+    return [c for c in claimed if c.delivery_id in redispatched]
 
 
 def release(claimed: list[Claimed]) -> None:
     """Put claimed rows back to waiting when their publish failed, so the next pass retries."""
-    for status in WAITING:
-        ids = [c.delivery_id for c in claimed if c.status == status]
-        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING, attempts=0).update(status=status)
+    lifecycle.requeue((c.delivery_id, c.status) for c in claimed)
 
 
 async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResult:

@@ -34,9 +34,12 @@ PairKey = tuple[int, str]  # (notification id, channel): one delivery
 
 @dataclass(frozen=True)
 class Decision:
+    """What to do, why (a ``deliveries.reasons.Reason`` value) and which rule said so."""
+
     action: Action
     reason: str = ""
     until: datetime | None = None
+    rule: str = ""
 
 
 SEND = Decision("send")
@@ -99,19 +102,19 @@ def preference_decision(event: Event, subscriber: Subscriber, channel: str, fact
     """Rules 1-4: opt-outs, the event type's preference or default, the address."""
     mine = facts.choices.get(subscriber.pk, {})
     if not mine.get((ANY, ANY), Choice(True)).enabled:
-        return Decision("suppress", "opted_out")
+        return Decision("suppress", "opted_out", rule="global_opt_out")
     if not mine.get((channel, ANY), Choice(True)).enabled:
-        return Decision("suppress", "channel_opted_out")
+        return Decision("suppress", "channel_opted_out", rule="channel_opt_out")
     explicit = mine.get((channel, event.event_type)) or mine.get((ANY, event.event_type))
     if explicit is not None:
         if not explicit.enabled:
-            return Decision("suppress", "event_type_opted_out")
+            return Decision("suppress", "event_type_opted_out", rule="event_type_preference")
     elif event.priority != "urgent":
         default = facts.defaults.get((channel, event.event_type), facts.defaults.get((ANY, event.event_type)))
         if default is False:
-            return Decision("suppress", "disabled_by_default")
+            return Decision("suppress", "disabled_by_default", rule="event_type_default")
     if (subscriber.pk, channel) not in facts.reachable:
-        return Decision("suppress", "no_address")
+        return Decision("suppress", "no_address", rule="address")
     return SEND
 
 
@@ -139,7 +142,7 @@ def quiet_hours_decision(candidate: Candidate, facts: RoutingFacts) -> Decision:
     window = quiet_hours_window(candidate.subscriber, candidate.channel, candidate.event.event_type, facts)
     moment = max(facts.now, candidate.event.scheduled_at or facts.now)
     until = quiet_until(moment, window) if window is not None else None
-    return Decision("defer", "quiet_hours", until) if until is not None else SEND
+    return Decision("defer", "quiet_hours", until, rule="quiet_hours") if until is not None else SEND
 
 
 def decide_all(candidates: Iterable[Candidate], facts: RoutingFacts, gates: Gates) -> dict[PairKey, Decision]:
@@ -154,12 +157,12 @@ def decide_all(candidates: Iterable[Candidate], facts: RoutingFacts, gates: Gate
             remaining.append(candidate)
     duplicates = gates.duplicates([c.key for c in remaining]) if remaining else set()
     for key in duplicates:
-        decisions[key] = Decision("suppress", "duplicate")
+        decisions[key] = Decision("suppress", "duplicate", rule="dedup")
     remaining = [c for c in remaining if c.key not in duplicates]
     limited = gates.over_limit([c for c in remaining if not c.urgent], facts.now)
     for candidate in remaining:
         if candidate.key in limited:
-            decisions[candidate.key] = Decision("suppress", "rate_limited")
+            decisions[candidate.key] = Decision("suppress", "rate_limited", rule="rate_limit")
         else:
             decisions[candidate.key] = quiet_hours_decision(candidate, facts)
     return decisions

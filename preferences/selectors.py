@@ -8,7 +8,6 @@ from typing import Any
 from django.utils import timezone
 
 from notifications.models import Subscriber
-from pipeline.compiled_query import CompiledQuery
 from preferences.engine import Choice, RoutingFacts
 from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
 from preferences.quiet_hours import Window
@@ -24,23 +23,22 @@ def _quiet_hours(subscribers: Collection[Subscriber], ids: set[int]) -> Iterable
     return QuietHours.objects.filter(subscriber_id__in=ids)
 
 
-# The batch's reads, compiled once per batch shape (pipeline.compiled_query).
-PREFERENCES: CompiledQuery[tuple[Any, ...]] = CompiledQuery(
-    lambda ids, types: (
+def _preferences(ids: set[int], types: set[str]) -> Iterable[tuple[Any, ...]]:
+    return (
         Preference.objects.filter(subscriber_id__in=ids, event_type__in=types)
         .order_by()
         .values_list(
             "subscriber_id", "channel", "event_type", "enabled", "quiet_hours_start", "quiet_hours_end"
         )
     )
-)
-DEFAULTS: CompiledQuery[tuple[str, str, bool]] = CompiledQuery(
-    lambda types: (
+
+
+def _defaults(types: set[str]) -> Iterable[tuple[str, str, bool]]:
+    return (
         EventTypeDefault.objects.filter(event_type__in=types)
         .order_by()
         .values_list("event_type", "channel", "enabled")
     )
-)
 
 
 def routing_facts(
@@ -55,7 +53,7 @@ def routing_facts(
     zones = {s.pk: s.timezone for s in subscribers}
     types = {*event_types, ANY}
     choices: dict[int, dict[tuple[str, str], Choice]] = {}
-    for sid, channel, event_type, enabled, start, end in PREFERENCES.fetch(ids, types):
+    for sid, channel, event_type, enabled, start, end in _preferences(ids, types):
         choices.setdefault(sid, {})[(channel, event_type)] = Choice(enabled, start, end)
     quiet = {
         q.subscriber_id: Window(
@@ -64,7 +62,7 @@ def routing_facts(
         for q in _quiet_hours(subscribers, ids)
         if q.enabled
     }
-    defaults = {(channel, event_type): enabled for event_type, channel, enabled in DEFAULTS.fetch(types)}
+    defaults = {(channel, event_type): enabled for event_type, channel, enabled in _defaults(types)}
     return RoutingFacts(
         reachable=reachable,
         choices=choices,

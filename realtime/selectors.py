@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from pipeline.compiled_query import CompiledQuery
 from realtime.models import InboxMessage
 
 
@@ -27,9 +26,10 @@ def latest_messages(subscriber_id: int, limit: int = 20) -> list[InboxMessage]:
     )
 
 
-COUNTS_FOR_MANY: CompiledQuery[dict[str, Any]] = CompiledQuery(
-    lambda ids: (
-        InboxMessage.objects.filter(subscriber_id__in=ids, archived_at__isnull=True)
+def counts_for_many(subscriber_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Unread and unseen counts of many subscribers in one query (the in-app worker's batch)."""
+    rows = (
+        InboxMessage.objects.filter(subscriber_id__in=subscriber_ids, archived_at__isnull=True)
         .values("subscriber_id")
         .annotate(
             unreadCount=Count("id", filter=Q(read_at__isnull=True)),
@@ -38,12 +38,6 @@ COUNTS_FOR_MANY: CompiledQuery[dict[str, Any]] = CompiledQuery(
         )
         .order_by()
     )
-)
-
-
-def counts_for_many(subscriber_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Unread and unseen counts of many subscribers in one query (the in-app worker's batch)."""
-    rows = COUNTS_FOR_MANY.fetch(subscriber_ids)
     keys = ("unreadCount", "unseenCount", "totalCount")
     result: dict[int, dict[str, Any]] = {sid: dict.fromkeys(keys, 0) for sid in subscriber_ids}
     for row in rows:

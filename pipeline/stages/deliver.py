@@ -21,12 +21,13 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from nats.aio.msg import Msg
 
-from deliveries.models import FINAL_STATUSES, DeadLetter, Delivery, DeliveryAttempt, DeliveryStatus
+from deliveries import lifecycle
+from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus
+from deliveries.reasons import Reason, as_reason
 from pipeline import breaker, metrics
-from pipeline.bulk import insert_all, update_fields
+from pipeline.bulk import insert_all
 from pipeline.channels.base import Destination
 from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
-from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.heartbeat import keep_alive
@@ -59,18 +60,27 @@ class Outcome:
     breaker_wait: float = 0.0  # set when an open breaker kept every provider from trying
 
 
-DELIVERIES: CompiledQuery[Delivery] = CompiledQuery(
-    lambda ids: (
-        Delivery.objects.filter(pk__in=ids)
-        .select_related("notification__event", "notification__subscriber")
-        .order_by()
-    )
-)
+@dataclass
+class Settled:
+    """What a batch ends with, by transition: written in one transaction by ``record``."""
+
+    sent: list[lifecycle.Sent] = field(default_factory=list)
+    retries: list[lifecycle.Failed] = field(default_factory=list)
+    dead: list[lifecycle.Failed] = field(default_factory=list)
+    failed: list[lifecycle.Failed] = field(default_factory=list)
+    suppressed: list[tuple[int, str]] = field(default_factory=list)
+    breaker_waits: list[int] = field(default_factory=list)
+    attempts: dict[int, int] = field(default_factory=dict)
 
 
 def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
     """The batch's deliveries, in the batch's order (each subscriber's messages go out in it)."""
-    found = {d.pk: d for d in DELIVERIES.fetch(ids)}
+    found = (
+        Delivery.objects.filter(pk__in=ids)
+        .select_related("notification__event", "notification__subscriber")
+        .order_by()
+        .in_bulk()
+    )
     return {pk: found[pk] for pk in ids if pk in found}
 
 
@@ -131,76 +141,80 @@ async def send_with_failover(
         ]
 
 
-def settle(outcome: Outcome, max_attempts: int) -> None:
-    """Turn the provider results into the delivery's new state."""
+def settle(outcome: Outcome, max_attempts: int, settled: Settled) -> None:
+    """Turn the provider results into the delivery's next transition."""
     delivery = outcome.delivery
     if not outcome.results:  # every breaker open: wait out the cool-down, no attempt counted
-        delivery.reason = "waiting: circuit breaker open"
         outcome.retry_in = outcome.breaker_wait or backoff_delay(max(delivery.attempts, 1))
+        settled.breaker_waits.append(delivery.pk)
         return
     last = outcome.results[-1]
     delivery.attempts += 1
     delivery.provider = last.provider
     if last.details.get(SUPPRESS):
-        delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, last.details[SUPPRESS]
+        delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, as_reason(last.details[SUPPRESS])
+        settled.suppressed.append((delivery.pk, delivery.reason))
+        settled.attempts[delivery.pk] = delivery.attempts
     elif last.ok:
-        delivery.status, delivery.reason = DeliveryStatus.SENT, ""
+        delivery.status, delivery.reason = DeliveryStatus.SENT, Reason.NONE
         delivery.provider_message_id = last.provider_message_id
         delivery.sent_at = timezone.now()
+        settled.sent.append(
+            lifecycle.Sent(
+                delivery.pk, delivery.attempts, last.provider, last.provider_message_id, delivery.sent_at
+            )
+        )
     elif last.kind == "permanent" or delivery.attempts >= max_attempts:
         delivery.status = DeliveryStatus.FAILED
-        delivery.reason = last.error[:255] or "failed"
+        delivery.reason = Reason.PROVIDER_REJECTED if last.kind == "permanent" else Reason.ATTEMPTS_EXHAUSTED
         outcome.dead_letter = last.error or "failed"
-    else:
-        delivery.reason = f"retrying: {last.error}"[:255]
-        outcome.retry_in = max(backoff_delay(delivery.attempts), last.retry_after)
-
-
-def record(outcomes: list[Outcome], finished: list[Delivery]) -> None:
-    """One transaction for the batch: statuses, the attempt log, dead letters."""
-    attempts = []
-    for outcome in outcomes:
-        number = outcome.delivery.attempts
-        for result in outcome.results:
-            attempts.append(
-                DeliveryAttempt(
-                    delivery=outcome.delivery,
-                    number=number,
-                    provider=result.provider,
-                    outcome=result.kind,
-                    error=result.error,
-                    provider_message_id=result.provider_message_id,
-                    duration_ms=result.duration_ms,
-                )
+        settled.dead.append(
+            lifecycle.Failed(
+                delivery.pk, delivery.channel, delivery.attempts, last.provider, last.error, delivery.reason
             )
-    changed = [o.delivery for o in outcomes] + finished
-    now = timezone.now()
-    for delivery in changed:
-        delivery.updated_at = now
+        )
+    else:
+        delivery.reason = Reason.TRANSIENT_ERROR
+        outcome.retry_in = max(backoff_delay(delivery.attempts), last.retry_after)
+        settled.retries.append(
+            lifecycle.Failed(delivery.pk, delivery.channel, delivery.attempts, last.provider, last.error)
+        )
+
+
+def record(outcomes: list[Outcome], settled: Settled) -> None:
+    """One transaction for the batch: the transitions (with their timeline and dead letters)
+    and the attempt log."""
+    attempts = [
+        DeliveryAttempt(
+            delivery=outcome.delivery,
+            number=outcome.delivery.attempts,
+            provider=result.provider,
+            outcome=result.kind,
+            error=result.error,
+            provider_message_id=result.provider_message_id,
+            duration_ms=result.duration_ms,
+        )
+        for outcome in outcomes
+        for result in outcome.results
+    ]
     with transaction.atomic():
-        update_fields(
-            Delivery,
-            changed,
-            ["status", "reason", "attempts", "provider", "provider_message_id", "sent_at", "updated_at"],
-        )
+        lifecycle.mark_sent(settled.sent)
+        lifecycle.schedule_retry(settled.retries)
+        lifecycle.dead_letter(settled.dead)
+        lifecycle.fail(settled.failed)
+        lifecycle.suppress(settled.suppressed, settled.attempts)
+        lifecycle.wait_for_breaker(settled.breaker_waits)
         insert_all(DeliveryAttempt, attempts)
-        DeadLetter.objects.bulk_create(
-            [
-                DeadLetter(delivery=o.delivery, channel=o.delivery.channel, reason=o.dead_letter)
-                for o in outcomes
-                if o.dead_letter
-            ]
-        )
 
 
-async def record_durably(outcomes: list[Outcome], finished: list[Delivery]) -> None:
+async def record_durably(outcomes: list[Outcome], settled: Settled) -> None:
     """Record, retrying through a database outage: the provider calls already happened, and
     giving the batch up now would send it all again once it comes back."""
     loop = asyncio.get_running_loop()
     deadline, pause = loop.time() + RECORD_PATIENCE_SECONDS, 0.25
     while True:
         try:
-            await run_db(record, outcomes, finished)
+            await run_db(record, outcomes, settled)
             return
         except (OperationalError, InterfaceError) as error:
             if loop.time() > deadline:
@@ -221,15 +235,24 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
         wanted.setdefault(payload["delivery_id"], []).append(msg)
     deliveries = await run_db(load_deliveries, list(wanted))
     now = timezone.now()
+    settled = Settled()
     to_send: list[Outcome] = []
     finished: list[Delivery] = []
+
+    def finish(delivery: Delivery, status: str, reason: str) -> None:
+        delivery.status, delivery.reason = status, reason
+        finished.append(delivery)
+        if status == DeliveryStatus.SUPPRESSED:
+            settled.suppressed.append((delivery.pk, reason))
+        else:
+            settled.failed.append(lifecycle.Failed(delivery.pk, channel, delivery.attempts, "", "", reason))
+
     for delivery in deliveries.values():
-        if delivery.status in FINAL_STATUSES or delivery.status != DeliveryStatus.PENDING:
+        if delivery.status != DeliveryStatus.PENDING:
             continue
         expires_at = delivery.notification.event.expires_at
         if expires_at is not None and expires_at <= now:
-            delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, "expired"
-            finished.append(delivery)
+            finish(delivery, DeliveryStatus.SUPPRESSED, Reason.EXPIRED)
             continue
         to_send.append(Outcome(delivery))
     waited = [o.delivery for o in to_send if o.delivery.not_before is not None]
@@ -238,15 +261,12 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
         for outcome in to_send:
             verdict = verdicts.get(outcome.delivery.pk)
             if verdict is not None and verdict.action == "suppress":
-                outcome.delivery.status, outcome.delivery.reason = DeliveryStatus.SUPPRESSED, verdict.reason
-                finished.append(outcome.delivery)
+                finish(outcome.delivery, DeliveryStatus.SUPPRESSED, verdict.reason)
         to_send = [o for o in to_send if o.delivery.status == DeliveryStatus.PENDING]
     providers = providers_for(channel)
     if to_send and not providers:
         for outcome in to_send:
-            outcome.delivery.status = DeliveryStatus.FAILED
-            outcome.delivery.reason = "provider_not_configured"
-            finished.append(outcome.delivery)
+            finish(outcome.delivery, DeliveryStatus.FAILED, Reason.PROVIDER_NOT_CONFIGURED)
         to_send = []
     if to_send:
         found = await run_db(destinations, [o.delivery for o in to_send], channel)
@@ -262,9 +282,9 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             )
         attempts_allowed = max_attempts(channel)
         for outcome in to_send:
-            settle(outcome, attempts_allowed)
+            settle(outcome, attempts_allowed, settled)
     async with keep_alive(batch):
-        await record_durably(to_send, finished)
+        await record_durably(to_send, settled)
     metrics.record_deliver_batch(channel, to_send, finished)
     await publish_all(
         ctx.js,

@@ -20,7 +20,6 @@ from nats.aio.msg import Msg
 from notifications.models import Event, Notification, Subscriber, TopicMembership
 from pipeline import metrics
 from pipeline.bulk import insert_new
-from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.jetstream import Outgoing, publish_all
@@ -36,18 +35,13 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-SUBSCRIBER_IDS: CompiledQuery[tuple[str, int]] = CompiledQuery(
-    lambda user_ids: Subscriber.objects.filter(user_id__in=user_ids).order_by().values_list("user_id", "pk")
-)
-
-
 def _subscriber_ids(user_ids: set[str]) -> dict[str, int]:
     """Subscribers by user id, creating the ones not identified yet (as Knock does).
 
     Read first: usually every subscriber exists, and an insert that conflicts still costs a
     write and a round trip (measured by make bench, docs/BENCHMARKS.md).
     """
-    found = dict(SUBSCRIBER_IDS.fetch(user_ids))
+    found = dict(Subscriber.objects.filter(user_id__in=user_ids).order_by().values_list("user_id", "pk"))
     missing = user_ids - found.keys()
     if missing:
         Subscriber.objects.bulk_create(

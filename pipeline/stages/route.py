@@ -10,14 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from django.db import transaction
 from nats.aio.msg import Msg
 
+from deliveries import lifecycle
+from deliveries.models import Decision as DecisionAction
 from deliveries.models import Delivery, DeliveryStatus
+from deliveries.reasons import Reason
 from notifications.models import Notification
 from pipeline import metrics
-from pipeline.bulk import insert_new
 from pipeline.channels.registry import channel_configured, get_channel, reachable
-from pipeline.compiled_query import CompiledQuery
 from pipeline.context import StageContext
 from pipeline.db import run_db
 from pipeline.dedup import decided_already
@@ -36,14 +38,20 @@ def _predecided(notification: Notification, channel: str, now: datetime) -> Deli
     event = notification.event
     if event.expires_at is not None and event.expires_at <= now:
         return Delivery(
-            notification=notification, channel=channel, status=DeliveryStatus.SUPPRESSED, reason="expired"
+            notification=notification,
+            channel=channel,
+            status=DeliveryStatus.SUPPRESSED,
+            reason=Reason.EXPIRED,
+            decision=DecisionAction.SUPPRESS,
+            decision_reason=Reason.EXPIRED,
+            decision_rule="expiry",
         )
     if not channel_configured(channel):
         return Delivery(
             notification=notification,
             channel=channel,
             status=DeliveryStatus.FAILED,
-            reason="provider_not_configured",
+            reason=Reason.PROVIDER_NOT_CONFIGURED,
         )
     return None
 
@@ -52,7 +60,13 @@ def _decided_delivery(
     notification: Notification, channel: str, decision: Decision, now: datetime
 ) -> Delivery:
     event, subscriber = notification.event, notification.subscriber
-    delivery = Delivery(notification=notification, channel=channel)
+    delivery = Delivery(
+        notification=notification,
+        channel=channel,
+        decision=decision.action,
+        decision_reason=decision.reason,
+        decision_rule=decision.rule,
+    )
     if decision.action == "suppress":
         delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, decision.reason
         return delivery
@@ -62,7 +76,8 @@ def _decided_delivery(
         if missing:
             raise TemplateRenderError(f"the {channel} content lacks {', '.join(missing)}")
     except TemplateRenderError as error:
-        delivery.status, delivery.reason = DeliveryStatus.FAILED, f"template_error: {error}"[:255]
+        delivery.status, delivery.reason = DeliveryStatus.FAILED, Reason.TEMPLATE_ERROR
+        delivery.last_error = str(error)
         return delivery
     if decision.action == "defer":
         delivery.status, delivery.reason = DeliveryStatus.DEFERRED, decision.reason
@@ -70,18 +85,14 @@ def _decided_delivery(
     if event.scheduled_at is not None and event.scheduled_at > now:
         later = max(event.scheduled_at, delivery.not_before or event.scheduled_at)
         delivery.status, delivery.not_before = DeliveryStatus.SCHEDULED, later
-        delivery.reason = delivery.reason or "scheduled"
+        delivery.reason = delivery.reason or Reason.SCHEDULED
+        delivery.decision = DecisionAction.DEFER
+        delivery.decision_reason = delivery.decision_reason or Reason.SCHEDULED
+        delivery.decision_rule = delivery.decision_rule or "schedule"
     return delivery
 
 
 ROUTE_GATES = Gates(duplicates=decided_already, over_limit=over_limit)
-NOTIFICATIONS: CompiledQuery[Notification] = CompiledQuery(
-    lambda ids: (
-        Notification.objects.filter(pk__in=ids)
-        .select_related("event", "subscriber", "subscriber__quiet_hours")
-        .order_by()
-    )
-)
 
 
 def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
@@ -91,7 +102,12 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
     rate limits cost one Redis round trip each, and the deliveries go in with one insert.
     A pair decided before (a replayed message) keeps its first decision.
     """
-    found = {n.pk: n for n in NOTIFICATIONS.fetch(notification_ids)}
+    found = (
+        Notification.objects.filter(pk__in=notification_ids)
+        .select_related("event", "subscriber", "subscriber__quiet_hours")
+        .order_by()
+        .in_bulk()
+    )
     notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
     subscribers = {n.subscriber for n in notifications}
     facts = routing_facts(
@@ -115,7 +131,8 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
             deliveries.append(_decided_delivery(by_id[nid], channel, decision, facts.now))
         else:
             candidates_decided_before = True
-    created = insert_new(Delivery, deliveries, unique=["notification", "channel"])
+    with transaction.atomic():
+        created = lifecycle.decide(deliveries)
     metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
     if len(created) == len(deliveries) and not candidates_decided_before:
         return [(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING]

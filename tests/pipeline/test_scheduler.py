@@ -128,7 +128,7 @@ async def test_two_schedulers_racing_publish_each_delivery_once(streams: None) -
         summary = stdout.decode().strip().splitlines()[-1]
         published.append(int(summary.split()[0].removeprefix("published=")))
     assert sum(published) == 200
-    assert await states(ids) == [("pending", "quiet_hours")]
+    assert await states(ids) == [("pending", "due")]
     assert await work_messages() == 200
     await purge_streams(events=False)
 
