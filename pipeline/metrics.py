@@ -101,7 +101,7 @@ def _log_delivery(delivery: Delivery, status: str, provider: str) -> None:
     if status == "sent":
         log.debug("delivery_sent", **fields)
     else:
-        log.warning(f"delivery_{status}", reason=delivery.reason, **fields)
+        log.warning(f"delivery_{status}", reason=delivery.reason, error=delivery.last_error, **fields)
 
 
 def set_breaker_state(provider: str, state: str) -> None:

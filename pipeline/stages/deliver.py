@@ -150,7 +150,7 @@ def settle(outcome: Outcome, max_attempts: int, settled: Settled) -> None:
         return
     last = outcome.results[-1]
     delivery.attempts += 1
-    delivery.provider = last.provider
+    delivery.provider, delivery.last_error = last.provider, last.error
     if last.details.get(SUPPRESS):
         delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, as_reason(last.details[SUPPRESS])
         settled.suppressed.append((delivery.pk, delivery.reason))

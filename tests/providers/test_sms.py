@@ -108,7 +108,7 @@ async def test_unsubscribed_number_fails_permanently_without_retry(
     delivery = await sent_sms(send_event, "sms-stop", "+14155550106")
 
     assert delivery.status == "failed" and delivery.attempts == 1
-    assert delivery.reason.startswith("unsubscribed")
+    assert delivery.reason == "provider_rejected" and delivery.last_error.startswith("unsubscribed")
     assert twilio_fake.requests == 1
     assert await DeadLetter.objects.filter(delivery=delivery).aexists()
 

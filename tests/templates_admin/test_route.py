@@ -42,7 +42,8 @@ async def test_missing_variable_fails_the_delivery_with_template_error(
     event_id = await submit(api, event_body, {"userName": "Ada"})
     delivery = await wait_until(lambda: delivery_of(event_id))
     assert delivery.status == "failed"
-    assert delivery.reason == "template_error: in_app body line 2: missing variable 'amount'"
+    assert delivery.reason == "template_error"
+    assert delivery.last_error == "in_app body line 2: missing variable 'amount'"
 
 
 async def test_route_uses_the_language_template_for_a_regional_subscriber(
