@@ -135,7 +135,12 @@ async def test_rejected_recipient_fails_permanently_without_retry(
 
     delivery = await delivery_of(await send_event("mail-gone", ["email"]), "email")
 
-    assert delivery.status == "failed" and delivery.attempts == 1 and delivery.reason == "provider_rejected" and "550" in delivery.last_error
+    assert (
+        delivery.status == "failed"
+        and delivery.attempts == 1
+        and delivery.reason == "provider_rejected"
+        and "550" in delivery.last_error
+    )
     assert await sync_to_async(DeadLetter.objects.filter(delivery=delivery).exists)()
 
 

@@ -80,7 +80,12 @@ async def test_every_token_dead_fails_permanently_and_deactivates_them(
 
     delivery = await delivery_of(await send_event("push-gone", ["push"]), "push")
 
-    assert delivery.status == "failed" and delivery.attempts == 1 and delivery.reason == "provider_rejected" and "unregistered" in delivery.last_error
+    assert (
+        delivery.status == "failed"
+        and delivery.attempts == 1
+        and delivery.reason == "provider_rejected"
+        and "unregistered" in delivery.last_error
+    )
     assert await active_tokens(subscriber) == set()
     assert await DeadLetter.objects.filter(delivery=delivery).aexists()
 
