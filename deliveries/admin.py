@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from deliveries.models import DeadLetter, Delivery, DeliveryAttempt
+from deliveries.models import DeadLetter, Delivery, DeliveryAttempt, DeliveryTransition
 from pipeline import breaker, dlq
 
 
@@ -16,14 +16,34 @@ class AttemptInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class TimelineInline(admin.TabularInline):
+    model = DeliveryTransition
+    extra = 0
+    can_delete = False
+    fields = ["transition", "status", "reason", "attempt", "at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "channel", "status", "reason", "attempts", "provider", "created_at", "sent_at"]
-    list_filter = ["channel", "status", "provider"]
+    """Read-only: a delivery moves only through deliveries/lifecycle.py (replay a failed one
+    from the dead letters)."""
+
+    list_display = ["id", "channel", "status", "reason", "decision", "attempts", "provider", "created_at"]
+    list_filter = ["channel", "status", "decision", "provider"]
     search_fields = ["notification__event__event_id", "notification__subscriber__user_id", "reason"]
     date_hierarchy = "created_at"
     raw_id_fields = ["notification"]
-    inlines = [AttemptInline]
+    inlines = [TimelineInline, AttemptInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(DeliveryAttempt)

@@ -18,19 +18,6 @@ class DeliveryStatus(models.TextChoices):
     SUPPRESSED = "suppressed"
 
 
-# A delivery in one of these states is never sent again, whatever message arrives for it
-# (deliveries/lifecycle.py says which of them may still move, and where).
-FINAL_STATUSES = frozenset(
-    {
-        DeliveryStatus.SENT,
-        DeliveryStatus.DELIVERED,
-        DeliveryStatus.FAILED,
-        DeliveryStatus.BOUNCED,
-        DeliveryStatus.SUPPRESSED,
-    }
-)
-
-
 class Decision(models.TextChoices):
     SEND = "send"
     SUPPRESS = "suppress"
