@@ -8,9 +8,6 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-# Only deliveries.models still names these (until its channel column drops ``choices``);
-# channels are otherwise validated against the registry (core.channel_names).
-CHANNEL_CHOICES = [("email", "Email"), ("sms", "SMS"), ("push", "Push"), ("in_app", "In-app")]
 PRIORITY_CHOICES = [("low", "Low"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")]
 
 
