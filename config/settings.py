@@ -272,6 +272,7 @@ FCM_PROJECT_ID = os.environ.get("FCM_PROJECT_ID", "")
 # Empty: https://fcm.googleapis.com. Tests point it at a local FCM v1 server.
 FCM_API_BASE = os.environ.get("FCM_API_BASE", "")
 FCM_TIMEOUT = float(os.environ.get("FCM_TIMEOUT", "10"))
+FCM_CONCURRENCY = int(os.environ.get("FCM_CONCURRENCY", "32"))
 # Webhook channel: Standard Webhooks secrets ("whsec_<base64>"; several, space- or
 # comma-separated, while rotating: each signs). Unset: the channel is not configured.
 RELAY_WEBHOOK_SECRET = os.environ.get("RELAY_WEBHOOK_SECRET", "")

@@ -29,7 +29,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from pipeline import metrics
 from pipeline.channels.registry import configured_providers
-from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 from pipeline.redis_client import shared_async_redis, shared_redis
 
 log = structlog.get_logger(__name__)
@@ -369,7 +369,9 @@ class Guarded:
     retry_in: float = 0.0
 
 
-async def send_guarded(provider: Provider, messages: Sequence[OutboundMessage]) -> Guarded:
+async def send_guarded(
+    provider: Provider, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+) -> Guarded:
     """Send a batch through the provider's breaker.
 
     While open, nothing is sent and ``retry_in`` says when to come back. The trial of a
@@ -383,7 +385,7 @@ async def send_guarded(provider: Provider, messages: Sequence[OutboundMessage]) 
     while pending:
         chunk = pending[:1] if permit.trial else pending
         pending = pending[len(chunk) :]
-        sent = await provider.send_batch(chunk)
+        sent = await provider.send_batch(chunk, on_accepted)
         results.extend(sent)
         await breakers.observe_async(provider.name, [r.kind != "transient" for r in sent], permit)
         if permit.trial and sent[-1].kind == "transient":

@@ -47,11 +47,24 @@ class ProviderResult:
         return self.kind == "ok"
 
 
+# Told of each message a provider accepted, with its ``ok`` result, as soon as the provider
+# answered and before that connection's next call: the deliver stage records the acceptance
+# durably (``pipeline.acceptances``), so a worker killed mid-batch repeats only the calls in
+# flight. It blocks until recorded, so providers call it from their worker threads.
+OnAccepted = Callable[[OutboundMessage, ProviderResult], None]
+
+
+def ignore_acceptance(message: OutboundMessage, result: ProviderResult) -> None:
+    """For callers that record nothing (tests, tools)."""
+
+
 class Provider:
     """Send one message; report ``ok``, a ``transient`` failure (retry) or a ``permanent`` one.
 
     ``send_batch`` exists so that a provider can share a connection across a batch; by
-    default it sends the messages concurrently.
+    default it sends the messages concurrently and reports each acceptance as it comes,
+    so a provider that implements ``send`` alone gets that for free. One that overrides
+    ``send_batch`` calls ``on_accepted`` itself, after each ``ok``.
     """
 
     name: ClassVar[str]
@@ -60,8 +73,16 @@ class Provider:
     async def send(self, message: OutboundMessage) -> ProviderResult:
         raise NotImplementedError
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
-        return list(await asyncio.gather(*(self.send(m) for m in messages)))
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+    ) -> list[ProviderResult]:
+        async def send_one(message: OutboundMessage) -> ProviderResult:
+            result = await self.send(message)
+            if result.ok:
+                await asyncio.to_thread(on_accepted, message, result)
+            return result
+
+        return list(await asyncio.gather(*(send_one(m) for m in messages)))
 
     def result(self, kind: Kind, started: float, **fields: Any) -> ProviderResult:
         return ProviderResult(

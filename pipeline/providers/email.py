@@ -15,7 +15,7 @@ from django.core.mail import EmailMessage, get_connection
 from templated_email import get_templated_mail
 
 from notifications.unsubscribe_tokens import unsubscribe_url
-from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 
 
 def build_email(message: OutboundMessage) -> EmailMessage:
@@ -69,11 +69,13 @@ class SmtpEmailProvider(Provider):
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
-        return await asyncio.to_thread(self._send_all, messages)
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+    ) -> list[ProviderResult]:
+        return await asyncio.to_thread(self._send_all, messages, on_accepted)
 
-    def _send_all(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
-        """One SMTP connection for the whole batch.
+    def _send_all(self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted) -> list[ProviderResult]:
+        """One SMTP connection for the whole batch, each ``250`` recorded before the next DATA.
 
         A refused recipient or a 4xx/5xx answer fails only that message and the session goes
         on; when the connection itself cannot be opened, the rest of the batch fails at once
@@ -103,9 +105,9 @@ class SmtpEmailProvider(Provider):
                     if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
                         self._close_quietly(connection)
                     continue
-                results.append(
-                    self.result("ok", started, provider_message_id=email.extra_headers["Message-ID"])
-                )
+                accepted = self.result("ok", started, provider_message_id=email.extra_headers["Message-ID"])
+                on_accepted(message, accepted)
+                results.append(accepted)
         finally:
             self._close_quietly(connection)
         return results

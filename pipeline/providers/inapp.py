@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from deliveries.models import Delivery
 from pipeline.bulk import insert_new
 from pipeline.db import run_db
-from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 from realtime.groups import inbox_group, message_payload
 from realtime.models import InboxMessage
 from realtime.selectors import counts_for_many
@@ -54,7 +54,11 @@ class InboxProvider(Provider):
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+    ) -> list[ProviderResult]:
+        """Reports no acceptances: the inbox row, unique per delivery, is its own durable
+        record, so a redelivered message finds its row and is not stored twice."""
         started = time.perf_counter()
         try:
             rows, counts = await run_db(store_and_count, messages)

@@ -1,9 +1,9 @@
-"""Push through Firebase Cloud Messaging (HTTP v1) with firebase-admin's ``send_each``.
+"""Push through Firebase Cloud Messaging (HTTP v1) with firebase-admin.
 
-A delivery goes to every active device of its subscriber. Tokens FCM reports as
-unregistered or invalid are listed in the result's ``details["dead_tokens"]``; the push
-channel (``pipeline/channels/push.py``) deactivates them. A delivery counts as sent when at least one device
-took it; it is not retried for the devices that failed, so no device gets it twice.
+A delivery goes to every active device of its subscriber, one request per device. Tokens
+FCM reports as unregistered or invalid are listed in the result's ``details["dead_tokens"]``;
+the push channel (``pipeline/channels/push.py``) deactivates them. A delivery counts as sent
+when at least one device took it; it is not retried for the devices that failed, so no device gets it twice.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,13 +23,15 @@ import firebase_admin
 from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
-from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 
 # Devices register the FCM registration token their client SDK hands out; firebase-admin 7
 # flags ``Message.token`` in favour of installation ids, which FCM v1 does not require.
 warnings.filterwarnings("ignore", message="Message.token is deprecated", category=DeprecationWarning)
 
-FCM_BATCH_LIMIT = 500  # send_each's own limit
+# FCM v1 takes one message per request: a batch's deliveries go out this many at a time, on
+# threads of their own so that slow API calls never hold up the stages' database work.
+_senders = ThreadPoolExecutor(max_workers=settings.FCM_CONCURRENCY, thread_name_prefix="fcm")
 _apps: dict[str, firebase_admin.App] = {}
 _apps_lock = threading.Lock()
 
@@ -96,35 +99,41 @@ class FcmPushProvider(Provider):
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+    ) -> list[ProviderResult]:
         started = time.perf_counter()
-        pairs = [(m, token) for m in messages for token in m.devices]
-        fanouts = {m.delivery_id: Fanout() for m in messages}
         try:
             app = fcm_app()
-            chunks = [pairs[i : i + FCM_BATCH_LIMIT] for i in range(0, len(pairs), FCM_BATCH_LIMIT)]
-            answers = await asyncio.gather(*(asyncio.to_thread(self._send_chunk, app, c) for c in chunks))
         except (ValueError, OSError, exceptions.FirebaseError) as error:
             failure = f"fcm_unavailable: {type(error).__name__}: {error}"
             return [self._outcome(m, started, Fanout(), failure) for m in messages]
-        for chunk, batch in zip(chunks, answers, strict=True):
-            for (message, token), response in zip(chunk, batch.responses, strict=True):
-                fanout = fanouts[message.delivery_id]
-                if response.success:
-                    fanout.message_ids.append(response.message_id)
-                elif is_dead_token(response.exception):
-                    fanout.dead_tokens.append(token)
-                elif isinstance(response.exception, exceptions.InvalidArgumentError):
-                    fanout.permanent.append(str(response.exception))
-                else:
-                    fanout.transient.append(f"{type(response.exception).__name__}: {response.exception}")
-        return [self._outcome(m, started, fanouts[m.delivery_id]) for m in messages]
+        loop = asyncio.get_running_loop()
+        sent = await asyncio.gather(
+            *(loop.run_in_executor(_senders, self._fan_out, app, m, started, on_accepted) for m in messages)
+        )
+        return list(sent)
 
-    @staticmethod
-    def _send_chunk(
-        app: firebase_admin.App, chunk: list[tuple[OutboundMessage, str]]
-    ) -> messaging.BatchResponse:
-        return messaging.send_each([fcm_message(m, token) for m, token in chunk], app=app)
+    def _fan_out(
+        self, app: firebase_admin.App, message: OutboundMessage, started: float, on_accepted: OnAccepted
+    ) -> ProviderResult:
+        """One delivery to each of its devices in turn, on one of the pool's threads; an
+        accepted delivery is recorded before the thread takes the next."""
+        fanout = Fanout()
+        for token in message.devices:
+            try:
+                fanout.message_ids.append(messaging.send(fcm_message(message, token), app=app))
+            except Exception as error:  # FCM's answers, and anything on the way there
+                if is_dead_token(error):
+                    fanout.dead_tokens.append(token)
+                elif isinstance(error, exceptions.InvalidArgumentError):
+                    fanout.permanent.append(str(error))
+                else:
+                    fanout.transient.append(f"{type(error).__name__}: {error}")
+        result = self._outcome(message, started, fanout)
+        if result.ok:
+            on_accepted(message, result)
+        return result
 
     def _outcome(
         self, message: OutboundMessage, started: float, fanout: Fanout, failure: str = ""

@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 
 # Twilio takes one message per request: a batch goes out this many at a time, on threads of
 # its own so that slow API calls never hold up the stages' database work.
@@ -92,16 +92,24 @@ class TwilioSmsProvider(Provider):
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]
 
-    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[ProviderResult]:
+    async def send_batch(
+        self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
+    ) -> list[ProviderResult]:
         client, callback = twilio_client(), status_callback_url()
         loop = asyncio.get_running_loop()
         return list(
             await asyncio.gather(
-                *(loop.run_in_executor(_senders, self._send_one, client, m, callback) for m in messages)
+                *(
+                    loop.run_in_executor(_senders, self._send_one, client, m, callback, on_accepted)
+                    for m in messages
+                )
             )
         )
 
-    def _send_one(self, client: Client, message: OutboundMessage, callback: str) -> ProviderResult:
+    def _send_one(
+        self, client: Client, message: OutboundMessage, callback: str, on_accepted: OnAccepted
+    ) -> ProviderResult:
+        """One Messages POST; its acceptance is recorded on this thread before it takes the next."""
         started = time.perf_counter()
         if not is_e164(message.to):
             return self.suppressed(started, "invalid_address")
@@ -119,7 +127,9 @@ class TwilioSmsProvider(Provider):
             return self.result(kind, started, error=f"{reason}: {error.msg}")  # type: ignore[arg-type]
         except (TwilioException, OSError) as error:
             return self.result("transient", started, error=f"{type(error).__name__}: {error}")
-        return self.result("ok", started, provider_message_id=sent.sid or "")
+        accepted = self.result("ok", started, provider_message_id=sent.sid or "")
+        on_accepted(message, accepted)
+        return accepted
 
 
 def sms_text(message: OutboundMessage) -> str:

@@ -4,7 +4,9 @@ Per batch: one query loads the deliveries, providers send (each behind its circu
 breaker, failing over in order on transient errors or an open breaker), one transaction
 records statuses and attempts, then messages are acked, or nak'ed with a backoff delay for a
 retry (or the breaker's remaining cool-down, which costs no attempt). A delivery already in
-a final state is never sent again, so redeliveries and replays are harmless. A delivery
+a final state is never sent again, so redeliveries and replays are harmless. Each provider
+acceptance is recorded the moment it happens (``pipeline.acceptances``), so a delivery a
+provider took before its worker died uncommitted is settled as sent, not sent again. A delivery
 that waited (quiet hours, ``scheduledAt``) meets the subscriber's preferences again first.
 """
 
@@ -24,7 +26,7 @@ from nats.aio.msg import Msg
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus
 from deliveries.reasons import Reason, as_reason
-from pipeline import breaker, metrics
+from pipeline import acceptances, breaker, metrics
 from pipeline.bulk import insert_all
 from pipeline.channels.base import Destination
 from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
@@ -33,7 +35,7 @@ from pipeline.db import run_db
 from pipeline.heartbeat import keep_alive
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
-from pipeline.providers.base import SUPPRESS, OutboundMessage, Provider, ProviderResult
+from pipeline.providers.base import SUPPRESS, OnAccepted, OutboundMessage, Provider, ProviderResult
 from preferences.engine import Decision, preference_decision
 from preferences.selectors import routing_facts
 
@@ -121,7 +123,10 @@ def outbound(delivery: Delivery, destination: Destination) -> OutboundMessage:
 
 
 async def send_with_failover(
-    providers: Sequence[Provider], outcomes: list[Outcome], messages: dict[int, OutboundMessage]
+    providers: Sequence[Provider],
+    outcomes: list[Outcome],
+    messages: dict[int, OutboundMessage],
+    on_accepted: OnAccepted,
 ) -> None:
     """Each provider in turn, through its circuit breaker, takes what the previous one failed
     transiently or could not take because its breaker was open."""
@@ -129,7 +134,9 @@ async def send_with_failover(
     for provider in providers:
         if not remaining:
             return
-        guarded = await breaker.send_guarded(provider, [messages[o.delivery.pk] for o in remaining])
+        guarded = await breaker.send_guarded(
+            provider, [messages[o.delivery.pk] for o in remaining], on_accepted
+        )
         for outcome, result in zip(remaining, guarded.results, strict=True):
             if result is None:
                 waits = [w for w in (outcome.breaker_wait, guarded.retry_in) if w > 0]
@@ -234,6 +241,11 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             continue
         wanted.setdefault(payload["delivery_id"], []).append(msg)
     deliveries = await run_db(load_deliveries, list(wanted))
+    ledger = acceptances.ledger()
+    pending = [d for d in deliveries.values() if d.status == DeliveryStatus.PENDING]
+    # A provider took these before a worker died uncommitted: settle them, never send again.
+    accepted = await ledger.find(pending)
+    recovered = [Outcome(d, [accepted[d.pk]]) for d in pending if d.pk in accepted]
     now = timezone.now()
     settled = Settled()
     to_send: list[Outcome] = []
@@ -247,8 +259,8 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
         else:
             settled.failed.append(lifecycle.Failed(delivery.pk, channel, delivery.attempts, "", "", reason))
 
-    for delivery in deliveries.values():
-        if delivery.status != DeliveryStatus.PENDING:
+    for delivery in pending:
+        if delivery.pk in accepted:
             continue
         expires_at = delivery.notification.event.expires_at
         if expires_at is not None and expires_at <= now:
@@ -276,15 +288,17 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             for o in to_send
         }
         async with keep_alive(batch):
-            await send_with_failover(providers, to_send, messages)
+            await send_with_failover(providers, to_send, messages, ledger.record)
             await get_channel(channel).finish(
                 [(messages[o.delivery.pk], result) for o in to_send for result in o.results]
             )
-        attempts_allowed = max_attempts(channel)
-        for outcome in to_send:
-            settle(outcome, attempts_allowed, settled)
+    to_send += recovered
+    attempts_allowed = max_attempts(channel)
+    for outcome in to_send:
+        settle(outcome, attempts_allowed, settled)
     async with keep_alive(batch):
         await record_durably(to_send, settled)
+    await ledger.forget([o.delivery for o in to_send if o.delivery.status == DeliveryStatus.SENT])
     metrics.record_deliver_batch(channel, to_send, finished)
     await publish_all(
         ctx.js,
@@ -306,4 +320,11 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             else:
                 await msg.ack()
     sent = sum(1 for o in to_send if o.delivery.status == DeliveryStatus.SENT)
-    log.info("deliveries_processed", channel=channel, batch=len(batch), sent=sent, retrying=len(retry))
+    log.info(
+        "deliveries_processed",
+        channel=channel,
+        batch=len(batch),
+        sent=sent,
+        retrying=len(retry),
+        recovered=len(recovered),
+    )
