@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryAttempt
 from notifications.models import Subscriber
 from notifications.services import accept_events
+from pipeline.acceptances import RECOVERED
 from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
@@ -111,3 +112,46 @@ async def test_email_worker_stopped_mid_batch_sends_each_email_exactly_once(
 
 async def _at_least(count: Callable[[], Any], expected: int) -> bool:
     return await count() >= expected
+
+
+# The workers' acceptance records: in Redis, or on the delivery rows when REDIS_URL is unset.
+LEDGERS = pytest.mark.parametrize("ledger_env", [{}, {"REDIS_URL": ""}], ids=["redis", "database"])
+
+
+@LEDGERS
+async def test_email_worker_killed_mid_batch_resends_only_the_email_in_flight(
+    streams: None, event_body: Callable[..., dict[str, Any]], smtp_sink: SmtpSink, ledger_env: dict[str, str]
+) -> None:
+    """Killed at the 30th email, mid-way through its second batch of 20: the ten emails of that
+    batch the server had accepted are recorded, so the next worker settles them as sent
+    without a second SMTP transaction; only the one in flight at the kill may go again."""
+    await _route_events(event_body, "killed-email-worker", "email")
+    env = {
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_sink.port),
+        "RELAY_FETCH_BATCH": "20",
+        **ledger_env,
+    }
+    smtp_sink.delay = 0.05  # a batch of 20 takes a second: the kill lands inside one
+
+    worker = start_manage("consume", "deliver", "--channel", "email", **env)
+    try:
+        await wait_until(lambda: len(smtp_sink.messages) >= 30, timeout=60, interval=0.005)
+    finally:
+        _stop(worker, signal.SIGKILL)
+    smtp_sink.delay = 0.0
+
+    worker = start_manage("consume", "deliver", "--channel", "email", **env)
+    try:
+        sent = sync_to_async(Delivery.objects.filter(channel="email", status="sent").count)
+        await wait_until(lambda: _equals(sent, EVENTS), timeout=60)
+        await asyncio.sleep(4)  # longer than ack_wait: a redelivered copy would arrive now
+    finally:
+        _stop(worker, signal.SIGTERM)
+    copies = smtp_sink.by_header("X-Relay-Delivery-Id")
+    assert len(copies) == EVENTS
+    assert sum(len(c) - 1 for c in copies.values()) <= 1  # raw resends: the email in flight at most
+    attempts = DeliveryAttempt.objects.filter(delivery__channel="email", outcome="ok")
+    assert await attempts.acount() == EVENTS
+    recovered = await attempts.filter(error=RECOVERED).acount()
+    assert recovered >= 1, "the kill must land after some of its batch was accepted"

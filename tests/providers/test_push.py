@@ -103,7 +103,7 @@ async def test_fcm_quota_error_is_retried_then_sent(
     assert [m["token"] for m in fcm_fake.sent] == ["retry-token"]
 
 
-async def test_more_than_500_device_sends_are_split_into_send_each_batches(fcm_fake: FcmFake) -> None:
+async def test_a_large_batch_reaches_every_device_of_every_delivery_once(fcm_fake: FcmFake) -> None:
     messages = [
         OutboundMessage(
             delivery_id=n,

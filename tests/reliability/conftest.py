@@ -30,6 +30,9 @@ from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
 from tests.conftest import ROOT, subprocess_env, wait_until
+from tests.fakes.fcm import FcmFake
+from tests.fakes.twilio import TwilioFake
+from tests.providers.conftest import fcm_fake, twilio_fake  # noqa: F401  (fixtures, shared)
 from tests.smtp_sink import SmtpSink
 
 # 10,000 takes several minutes on two shared cores; CI runs a smaller count (README, Reliability).
@@ -206,6 +209,19 @@ def in_mailbox(sink: SmtpSink) -> list[str]:
     with sink.lock:
         by_id = {str(message["Message-ID"]): str(message["X-Relay-Event-Id"]) for message in sink.messages}
     return list(by_id.values())
+
+
+def at_twilio(fake: TwilioFake) -> list[str]:
+    """The event of every SMS the Twilio fake accepted, resends included (the event's
+    ``actionUrl``, ``.../e/<eventId>``, ends the text)."""
+    with fake.lock:
+        return [m["Body"].rpartition("/e/")[2] for m in fake.messages]
+
+
+def at_fcm(fake: FcmFake) -> list[str]:
+    """The event of every push the FCM fake accepted, resends included."""
+    with fake.lock:
+        return [str(m["data"]["eventId"]) for m in fake.sent]
 
 
 def in_inbox() -> list[str]:

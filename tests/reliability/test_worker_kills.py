@@ -1,12 +1,16 @@
-"""(1) Deliver workers SIGKILLed every few seconds and restarted: nothing lost, nothing twice."""
+"""(1) Deliver workers SIGKILLed every few seconds and restarted: nothing lost, nothing twice,
+and each provider's raw resends no more than the calls in flight at the kills."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +18,18 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from deliveries.models import Delivery, DeliveryAttempt
+from notifications.models import Device, Subscriber
+from pipeline.acceptances import RECOVERED
+from tests.fakes.fcm import FcmFake
+from tests.fakes.twilio import TwilioFake
 from tests.reliability.conftest import (
     EVENTS,
+    SUBSCRIBERS,
     PrivateNats,
     Worker,
+    at_fcm,
     at_smtp_sink,
+    at_twilio,
     count,
     event_bodies,
     in_inbox,
@@ -75,7 +86,156 @@ async def test_deliver_workers_killed_every_few_seconds_deliver_every_event_exac
     inbox.show("worker kills, in_app", capsys, kills=kills, seconds=elapsed)
     assert kills >= 2, "the workers must be killed mid-stream for this test to mean anything"
     assert (email.delivered, email.lost, email.duplicated) == (EVENTS, 0, 0)
+    assert resent <= kills // 2, "an email worker's kill re-sends at most the one email in flight"
     assert (inbox.delivered, inbox.lost, inbox.duplicated) == (EVENTS, 0, 0)
     # One successful attempt recorded per delivery, whatever was resent before a kill.
     ok_attempts = await sync_to_async(DeliveryAttempt.objects.filter(outcome="ok").count)()
     assert ok_attempts == 2 * EVENTS
+
+
+# The test below runs SMS and push workers with this many provider calls in flight, and
+# batches ten times larger: re-sending a batch on a kill breaks the bound, re-sending the
+# calls in flight does not.
+CONCURRENCY = 4
+BATCH = 10 * CONCURRENCY
+
+
+@dataclass
+class Sink:
+    """Where a channel's provider calls land: the worker's settings for it, the event of every
+    call it accepted (resends included), and the calls one worker can have in flight."""
+
+    channel: str
+    env: dict[str, str]
+    received: Callable[[], list[str]]
+    in_flight: int
+
+
+def sinks(smtp: SmtpSink, twilio: TwilioFake, fcm: FcmFake) -> list[Sink]:
+    """A channel joins the test with one more entry here (and its fake as a fixture)."""
+    return [
+        Sink(
+            "email", {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp.port)}, lambda: at_smtp_sink(smtp), 1
+        ),
+        Sink(
+            "sms",
+            {
+                "TWILIO_ACCOUNT_SID": twilio.account_sid,
+                "TWILIO_AUTH_TOKEN": twilio.auth_token,
+                "TWILIO_FROM_NUMBER": "+15005550006",
+                "TWILIO_API_BASE": twilio.base_url,
+                "TWILIO_CONCURRENCY": str(CONCURRENCY),
+            },
+            lambda: at_twilio(twilio),
+            CONCURRENCY,
+        ),
+        Sink(
+            "push",
+            {
+                "FCM_CREDENTIALS": json.dumps(fcm.service_account()),
+                "FCM_API_BASE": fcm.base_url,
+                "FCM_CONCURRENCY": str(CONCURRENCY),
+            },
+            lambda: at_fcm(fcm),
+            CONCURRENCY,  # times each subscriber's devices: one here
+        ),
+    ]
+
+
+@pytest.fixture
+def reachable_subscribers(transactional_db: None) -> list[str]:
+    """An email address, a phone number and one device each."""
+    users = [f"rel-{i}" for i in range(SUBSCRIBERS)]
+    subscribers = Subscriber.objects.bulk_create(
+        [Subscriber(user_id=u, email=f"{u}@example.com", phone=f"+1555{i:07d}") for i, u in enumerate(users)]
+    )
+    Device.objects.bulk_create([Device(subscriber=s, token=f"token-{s.user_id}") for s in subscribers])
+    return users
+
+
+async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
+    private_nats: PrivateNats,
+    smtp_sink: SmtpSink,
+    twilio_fake: TwilioFake,
+    fcm_fake: FcmFake,
+    reachable_subscribers: list[str],
+    event_body: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Email, SMS and push workers SIGKILLed together every 1-2 s and restarted; every call
+    each provider's sink accepted is counted, not collapsed by Message-ID or event.
+
+    Each acceptance is recorded before the provider's connection makes its next call
+    (``pipeline.acceptances``), so a kill repeats only the calls in flight when it lands, and
+    raw resends stay within kills x in-flight calls of one worker:
+
+    - email: one SMTP connection, one message at a time: 1 per kill;
+    - SMS: ``TWILIO_CONCURRENCY`` Messages POSTs at once (4 here): 4 per kill;
+    - push: ``FCM_CONCURRENCY`` deliveries at once (4), each to its subscriber's one device.
+
+    A batch is ``BATCH`` (40) messages, so a kill that re-sent its batch would break them.
+    """
+    total = max(EVENTS // 4, 200)
+    channels = sinks(smtp_sink, twilio_fake, fcm_fake)
+    workers = [Worker(s.channel, tmp_path, RELAY_FETCH_BATCH=str(BATCH), **s.env) for s in channels]
+    for worker in workers:
+        worker.start()
+    bodies = [
+        event_body(
+            eventId=f"inflight-{i}",
+            userId=reachable_subscribers[i % SUBSCRIBERS],
+            channels=[s.channel for s in channels],
+            priority="normal",
+            data={"actionUrl": f"https://relay.test/e/inflight-{i}"},
+        )
+        for i in range(total)
+    ]
+    done = sync_to_async(lambda: Delivery.objects.filter(status="sent").count())
+    rounds = 0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with stages("ingest", "route"):
+        sent = await submit(bodies)
+        assert len(sent) == total
+        next_kill: float | None = None
+        while await done() < len(channels) * total:
+            assert loop.time() - started < 150, "not everything was delivered in time"
+            await asyncio.sleep(0.25)
+            if next_kill is None and all(worker.ready() for worker in workers):
+                next_kill = loop.time() + random.uniform(1, 2)
+            if next_kill is not None and loop.time() >= next_kill:
+                for worker in workers:
+                    worker.signal(signal.SIGKILL)
+                    worker.start()
+                rounds += 1
+                next_kill = None
+    elapsed = round(loop.time() - started)
+    await asyncio.sleep(4)  # longer than ack_wait: a copy redelivered after a kill would arrive now
+    for worker in workers:
+        worker.signal(signal.SIGTERM)
+
+    recovered = Counter(
+        await sync_to_async(
+            lambda: list(
+                DeliveryAttempt.objects.filter(error=RECOVERED).values_list("delivery__channel", flat=True)
+            )
+        )()
+    )
+    for sink in channels:
+        arrived = count(sent, sink.received())
+        bound = rounds * sink.in_flight
+        arrived.show(
+            f"worker kills, {sink.channel}",
+            capsys,
+            kills=rounds,
+            raw_resends=arrived.duplicated,
+            bound=bound,
+            recovered=recovered[sink.channel],
+            seconds=elapsed,
+        )
+        assert (arrived.delivered, arrived.lost) == (total, 0), sink.channel
+        assert arrived.duplicated <= bound, f"{sink.channel}: more re-sent than was in flight"
+    assert rounds >= 2, "the workers must be killed mid-stream for this test to mean anything"
+    ok_attempts = await sync_to_async(DeliveryAttempt.objects.filter(outcome="ok").count)()
+    assert ok_attempts == len(channels) * total
