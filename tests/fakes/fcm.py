@@ -59,7 +59,10 @@ class FcmFake(LocalHttpFake):
             return 404, fcm_error(404, "NOT_FOUND", "Requested entity was not found.")
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self.access_tokens:
             return 401, fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
-        message = json.loads(body)["message"]
+        try:
+            message = json.loads(body)["message"]
+        except (ValueError, KeyError):  # e.g. cut off by a client killed mid-request
+            return 400, fcm_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
         with self.lock:
             if self.fail_next:
                 status, code = self.fail_next.popleft()
