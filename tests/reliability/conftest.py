@@ -6,8 +6,11 @@ events submitted through the real service, and the counts each test prints.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,6 +35,7 @@ from realtime.models import InboxMessage
 from tests.conftest import ROOT, subprocess_env, wait_until
 from tests.fakes.fcm import FcmFake
 from tests.fakes.twilio import TwilioFake
+from tests.fakes.webhook import WebhookReceiver
 from tests.providers.conftest import fcm_fake, twilio_fake  # noqa: F401  (fixtures, shared)
 from tests.smtp_sink import SmtpSink
 
@@ -222,6 +226,30 @@ def at_fcm(fake: FcmFake) -> list[str]:
     """The event of every push the FCM fake accepted, resends included."""
     with fake.lock:
         return [str(m["data"]["eventId"]) for m in fake.sent]
+
+
+@pytest.fixture
+def webhook_receiver(settings: Any) -> Iterator[WebhookReceiver]:
+    """A local receiver; the webhook channel is configured (by its secret) and may post to it."""
+    settings.RELAY_WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    settings.RELAY_WEBHOOK_ALLOW_PRIVATE = True
+    receiver = WebhookReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+def at_webhook(receiver: WebhookReceiver) -> list[str]:
+    """The event of every webhook POST the receiver took whole, resends included."""
+    events = []
+    with receiver.lock:
+        bodies = [r.body for r in receiver.received]
+    for body in bodies:
+        try:
+            events.append(str(json.loads(body)["data"]["eventId"]))
+        except ValueError:  # cut off by a worker killed mid-request: nothing was delivered
+            continue
+    return events
 
 
 def in_inbox() -> list[str]:

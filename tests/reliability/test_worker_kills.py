@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from deliveries.models import Delivery, DeliveryAttempt
 from notifications.models import Device, Subscriber
 from pipeline.acceptances import RECOVERED
 from tests.fakes.fcm import FcmFake
 from tests.fakes.twilio import TwilioFake
+from tests.fakes.webhook import WebhookReceiver
 from tests.reliability.conftest import (
     EVENTS,
     SUBSCRIBERS,
@@ -30,6 +32,7 @@ from tests.reliability.conftest import (
     at_fcm,
     at_smtp_sink,
     at_twilio,
+    at_webhook,
     count,
     event_bodies,
     in_inbox,
@@ -93,12 +96,12 @@ async def test_deliver_workers_killed_every_few_seconds_deliver_every_event_exac
     assert ok_attempts == 2 * EVENTS
 
 
-# The test below runs SMS and push workers with this many provider calls in flight, and
+# The test below runs SMS, push and webhook workers with this many provider calls in flight, and
 # batches ten times larger: re-sending a batch on a kill breaks the bound, re-sending the
 # calls in flight does not.
 CONCURRENCY = 4
 BATCH = 10 * CONCURRENCY
-# Each round restarts three workers, which dominates the test's time on a loaded machine.
+# Each round restarts four workers, which dominates the test's time on a loaded machine.
 KILL_ROUNDS = 3
 
 
@@ -113,7 +116,7 @@ class Sink:
     in_flight: int
 
 
-def sinks(smtp: SmtpSink, twilio: TwilioFake, fcm: FcmFake) -> list[Sink]:
+def sinks(smtp: SmtpSink, twilio: TwilioFake, fcm: FcmFake, webhook: WebhookReceiver) -> list[Sink]:
     """A channel joins the test with one more entry here (and its fake as a fixture)."""
     return [
         Sink(
@@ -141,15 +144,33 @@ def sinks(smtp: SmtpSink, twilio: TwilioFake, fcm: FcmFake) -> list[Sink]:
             lambda: at_fcm(fcm),
             CONCURRENCY,  # times each subscriber's devices: one here
         ),
+        Sink(
+            "webhook",
+            {
+                "RELAY_WEBHOOK_SECRET": settings.RELAY_WEBHOOK_SECRET,
+                "RELAY_WEBHOOK_ALLOW_PRIVATE": "1",
+                "RELAY_WEBHOOK_CONCURRENCY": str(CONCURRENCY),
+            },
+            lambda: at_webhook(webhook),
+            CONCURRENCY,
+        ),
     ]
 
 
 @pytest.fixture
-def reachable_subscribers(transactional_db: None) -> list[str]:
-    """An email address, a phone number and one device each."""
+def reachable_subscribers(transactional_db: None, webhook_receiver: WebhookReceiver) -> list[str]:
+    """An email address, a phone number, one device and a webhook URL each."""
     users = [f"rel-{i}" for i in range(SUBSCRIBERS)]
     subscribers = Subscriber.objects.bulk_create(
-        [Subscriber(user_id=u, email=f"{u}@example.com", phone=f"+1555{i:07d}") for i, u in enumerate(users)]
+        [
+            Subscriber(
+                user_id=u,
+                email=f"{u}@example.com",
+                phone=f"+1555{i:07d}",
+                addresses={"webhook": webhook_receiver.url(f"/hooks/{u}")},
+            )
+            for i, u in enumerate(users)
+        ]
     )
     Device.objects.bulk_create([Device(subscriber=s, token=f"token-{s.user_id}") for s in subscribers])
     return users
@@ -160,12 +181,13 @@ async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
     smtp_sink: SmtpSink,
     twilio_fake: TwilioFake,
     fcm_fake: FcmFake,
+    webhook_receiver: WebhookReceiver,
     reachable_subscribers: list[str],
     event_body: Callable[..., dict[str, Any]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Email, SMS and push workers SIGKILLed together 1-2 s after they start consuming and
+    """Email, SMS, push and webhook workers SIGKILLed together 1-2 s after they start consuming and
     restarted, up to ``KILL_ROUNDS`` times; every call each provider's sink accepted is counted, not
     collapsed by Message-ID or event.
 
@@ -175,12 +197,13 @@ async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
 
     - email: one SMTP connection, one message at a time: 1 per kill;
     - SMS: ``TWILIO_CONCURRENCY`` Messages POSTs at once (4 here): 4 per kill;
-    - push: ``FCM_CONCURRENCY`` deliveries at once (4), each to its subscriber's one device.
+    - push: ``FCM_CONCURRENCY`` deliveries at once (4), each to its subscriber's one device;
+    - webhook: ``RELAY_WEBHOOK_CONCURRENCY`` POSTs at once (4): 4 per kill.
 
     A batch is ``BATCH`` (40) messages, so a kill that re-sent its batch would break them.
     """
-    total = max(EVENTS // 2, 200)
-    channels = sinks(smtp_sink, twilio_fake, fcm_fake)
+    total = max(EVENTS // 4, 200)
+    channels = sinks(smtp_sink, twilio_fake, fcm_fake, webhook_receiver)
     workers = [Worker(s.channel, tmp_path, RELAY_FETCH_BATCH=str(BATCH), **s.env) for s in channels]
     for worker in workers:
         worker.start()
