@@ -28,9 +28,11 @@ bench: $(VENV)/.installed
 	@env_lines=$$($(PY) scripts/service_env.py) || exit 1; eval "$$env_lines"; \
 	$(PY) -m bench $(BENCH_ARGS)
 
+## lint: ruff, formatting, and the import contracts of pyproject.toml (docs/ARCHITECTURE.md, Layers)
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from pipeline.embedded_nats import free_port, start_nats_server
+from core.embedded_nats import free_port, start_nats_server
 
 
 @dataclass

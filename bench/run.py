@@ -55,14 +55,15 @@ def _setup_django(env: BenchEnvironment) -> str:
     django.setup()
     from django.core.management import call_command
 
+    from core import nats_client
+    from core.names import Names
     from notifications.models import ApiKey
     from pipeline import jetstream
-    from pipeline.names import Names
 
     call_command("migrate", verbosity=0, interactive=False)
 
     async def streams() -> None:
-        nc = await jetstream.connect("relay-bench-setup", servers=[env.nats_url])
+        nc = await nats_client.connect("relay-bench-setup", servers=[env.nats_url])
         await jetstream.setup_streams(nc.jetstream(), Names(env.nats_prefix))
         await nc.close()
 
@@ -71,11 +72,14 @@ def _setup_django(env: BenchEnvironment) -> str:
 
 
 def _delete_streams(env: BenchEnvironment) -> None:
+    from core import nats_client
+    from core.names import Names
     from pipeline import jetstream
-    from pipeline.names import Names
 
     async def delete() -> None:
-        nc = await jetstream.connect("relay-bench-teardown", servers=[env.nats_url], max_reconnect_attempts=1)
+        nc = await nats_client.connect(
+            "relay-bench-teardown", servers=[env.nats_url], max_reconnect_attempts=1
+        )
         await jetstream.delete_streams(nc.jetstream(), Names(env.nats_prefix))
         await nc.close()
 

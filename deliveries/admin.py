@@ -1,11 +1,18 @@
+"""Deliveries with their timeline and attempts; an event with its notifications and why-trace.
+
+The event's admin lives here, not in ``notifications``, because it shows deliveries, which sit
+above notifications (docs/ARCHITECTURE.md, Layers).
+"""
+
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
-from deliveries.models import DeadLetter, Delivery, DeliveryAttempt, DeliveryTransition
-from pipeline import breaker, dlq
+from deliveries.models import Delivery, DeliveryAttempt, DeliveryTransition
+from deliveries.trace import trace_table
+from notifications.models import Event, Notification
 
 
 class AttemptInline(admin.TabularInline):
@@ -53,59 +60,24 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
     raw_id_fields = ["delivery"]
 
 
-class DeadLetterStateFilter(admin.SimpleListFilter):
-    """Open dead letters are the ones waiting for an operator; the default view."""
-
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("open", "Open"), ("replayed", "Replayed"), ("discarded", "Discarded")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> QuerySet[DeadLetter]:
-        if self.value() == "open":
-            return queryset.filter(replayed_at__isnull=True, discarded_at__isnull=True)
-        if self.value() == "replayed":
-            return queryset.filter(replayed_at__isnull=False)
-        if self.value() == "discarded":
-            return queryset.filter(discarded_at__isnull=False)
-        return queryset
+class NotificationInline(admin.TabularInline):
+    model = Notification
+    extra = 0
+    fields = ["subscriber", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
 
 
-@admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):
-    """Replay or discard: the selected rows, or with "select all" every row matching the filters.
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "event_type", "user_id", "topic", "priority", "accepted_at"]
+    list_filter = ["event_type", "priority"]
+    search_fields = ["event_id", "user_id", "topic"]
+    date_hierarchy = "accepted_at"
+    readonly_fields = [*(f.name for f in Event._meta.fields), "why_trace"]
+    inlines = [NotificationInline]
 
-    The change list also shows each provider's circuit breaker, since an open breaker is the
-    usual reason to wait before replaying.
-    """
-
-    list_display = ["id", "delivery", "channel", "reason", "created_at", "replayed_at", "discarded_at"]
-    list_filter = [DeadLetterStateFilter, "channel", "delivery__status", "created_at"]
-    search_fields = [
-        "reason",
-        "delivery__notification__event__event_id",
-        "delivery__notification__subscriber__user_id",
-    ]
-    date_hierarchy = "created_at"
-    raw_id_fields = ["delivery"]
-    actions = ["replay_dead_letters", "discard_dead_letters"]
-
-    @admin.action(description="Replay: send the selected deliveries again (same delivery id)")
-    def replay_dead_letters(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
-        report = dlq.replay(queryset)
-        level = messages.WARNING if report.unpublished else messages.SUCCESS
-        self.message_user(
-            request,
-            f"Replayed {report.replayed}; {report.already_done} already delivered or in progress "
-            f"(nothing sent); {report.unpublished} not published (NATS unavailable, try again).",
-            level,
-        )
-
-    @admin.action(description="Discard: give up on the selected dead letters")
-    def discard_dead_letters(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
-        self.message_user(request, f"Discarded {dlq.discard(queryset)} dead letters.", messages.SUCCESS)
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        extra_context = {**(extra_context or {}), "breakers": breaker.states()}
-        return super().changelist_view(request, extra_context)
+    @admin.display(description="Why: decision per recipient and channel")
+    def why_trace(self, event: Event) -> SafeString:
+        return trace_table(event)

@@ -33,9 +33,9 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import insert_all, insert_new, update_fields
 from deliveries.models import DeadLetter, Delivery, DeliveryStatus, DeliveryTransition
 from deliveries.reasons import Reason
-from pipeline.bulk import insert_all, insert_new, update_fields
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,5 @@
-"""Query parameters of the deliveries API, and the detail shape with the attempt log."""
+"""Deliveries as the API shows them (with the why-trace), an event with its deliveries, query
+parameters of the deliveries API, and the detail shape with the attempt log."""
 
 from __future__ import annotations
 
@@ -8,13 +9,114 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from deliveries.models import DeliveryAttempt, DeliveryStatus
+from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, DeliveryTransition
 from deliveries.selectors import DeliveryFilters
-from notifications.serializers import ChannelField, DeliverySerializer, StrictSerializer
+from notifications.models import Event
+from notifications.serializers import ChannelField, StrictSerializer
 
 # Longest range the stats API buckets, so one request never asks for thousands of buckets.
 MAX_BUCKETED_RANGE = {"hour": timedelta(days=31), "day": timedelta(days=366)}
 DEFAULT_BUCKETED_RANGE = {"hour": timedelta(hours=24), "day": timedelta(days=30)}
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryTransition
+        fields = ["transition", "status", "reason", "attempt", "at"]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    userId = serializers.CharField(source="notification.subscriber.user_id", read_only=True)
+    eventId = serializers.CharField(source="notification.event.event_id", read_only=True)
+    providerMessageId = serializers.CharField(source="provider_message_id")
+    notBefore = serializers.DateTimeField(source="not_before")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    sentAt = serializers.DateTimeField(source="sent_at")
+    deliveredAt = serializers.DateTimeField(source="delivered_at")
+    lastError = serializers.CharField(source="last_error")
+    # The why-trace: what routing decided, why, by which rule and when (stored once)...
+    decision = serializers.CharField()
+    decisionReason = serializers.CharField(source="decision_reason")
+    decisionRule = serializers.CharField(source="decision_rule")
+    decidedAt = serializers.DateTimeField(source="created_at")
+    # ...and every transition since (deliveries/lifecycle.py).
+    timeline = TransitionSerializer(many=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "eventId",
+            "userId",
+            "channel",
+            "status",
+            "reason",
+            "attempts",
+            "provider",
+            "providerMessageId",
+            "notBefore",
+            "createdAt",
+            "updatedAt",
+            "sentAt",
+            "deliveredAt",
+            "lastError",
+            "decision",
+            "decisionReason",
+            "decisionRule",
+            "decidedAt",
+            "timeline",
+        ]
+        read_only_fields = fields
+
+
+class EventDetailSerializer(serializers.ModelSerializer):
+    eventId = serializers.CharField(source="event_id")
+    eventType = serializers.CharField(source="event_type")
+    userId = serializers.CharField(source="user_id")
+    scheduledAt = serializers.DateTimeField(source="scheduled_at")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    acceptedAt = serializers.DateTimeField(source="accepted_at")
+    status = serializers.SerializerMethodField()
+    notifications = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "eventId",
+            "eventType",
+            "userId",
+            "topic",
+            "channels",
+            "priority",
+            "data",
+            "metadata",
+            "locale",
+            "scheduledAt",
+            "expiresAt",
+            "acceptedAt",
+            "status",
+            "notifications",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, event: Event) -> str:
+        return "processed"
+
+    def get_notifications(self, event: Event) -> list[dict[str, Any]]:
+        result = []
+        for notification in event.notifications.all():
+            deliveries = sorted(notification.deliveries.all(), key=lambda d: d.channel)
+            result.append(
+                {
+                    "id": notification.id,
+                    "userId": notification.subscriber.user_id,
+                    "createdAt": serializers.DateTimeField().to_representation(notification.created_at),
+                    "deliveries": DeliverySerializer(deliveries, many=True).data,
+                }
+            )
+        return result
 
 
 class DeliveryFilterSerializer(StrictSerializer):

@@ -1,9 +1,11 @@
-"""GET /api/deliveries, /api/deliveries/<id> and /api/deliveries/stats (API key, scope ``read``)."""
+"""GET /api/events/<eventId>, /api/deliveries, /api/deliveries/<id> and /api/deliveries/stats
+(API key, scope ``read``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -13,12 +15,38 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliveries import selectors
+from deliveries.models import Delivery
 from deliveries.serializers import (
     DeliveryDetailSerializer,
     DeliveryListParamsSerializer,
+    DeliverySerializer,
     DeliveryStatsParamsSerializer,
+    EventDetailSerializer,
 )
-from notifications.serializers import DeliverySerializer
+from notifications import services
+from notifications.models import Event, Notification
+
+
+class EventDetailView(APIView):
+    """The event, its notifications and every delivery with status and reason."""
+
+    @extend_schema(responses={200: EventDetailSerializer})
+    def get(self, request: Request, event_id: str) -> Response:
+        deliveries = Prefetch(
+            "deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("timeline")
+        )
+        notifications = Prefetch(
+            "notifications",
+            queryset=Notification.objects.select_related("subscriber", "event")
+            .prefetch_related(deliveries)
+            .order_by("id"),
+        )
+        event = Event.objects.prefetch_related(notifications).filter(event_id=event_id).first()
+        if event is None:
+            if services.accepted_but_pending(event_id):
+                return Response({"eventId": event_id, "status": "accepted", "notifications": []})
+            return Response({"detail": "No event with this eventId."}, status=404)
+        return Response(EventDetailSerializer(event).data)
 
 
 class DeliveryCursorPagination(CursorPagination):

@@ -1,10 +1,8 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.safestring import SafeString
 
-from notifications.models import ApiKey, Device, Event, Notification, Subscriber, Topic, TopicMembership
-from preferences.trace import trace_table
+from notifications.models import ApiKey, Device, Notification, Subscriber, Topic, TopicMembership
 
 
 class DeviceInline(admin.TabularInline):
@@ -40,29 +38,6 @@ class TopicAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "created_at"]
     search_fields = ["key", "name"]
     inlines = [TopicMembershipInline]
-
-
-class NotificationInline(admin.TabularInline):
-    model = Notification
-    extra = 0
-    fields = ["subscriber", "created_at"]
-    readonly_fields = fields
-    can_delete = False
-    show_change_link = True
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "event_type", "user_id", "topic", "priority", "accepted_at"]
-    list_filter = ["event_type", "priority"]
-    search_fields = ["event_id", "user_id", "topic"]
-    date_hierarchy = "accepted_at"
-    readonly_fields = [*(f.name for f in Event._meta.fields), "why_trace"]
-    inlines = [NotificationInline]
-
-    @admin.display(description="Why: decision per recipient and channel")
-    def why_trace(self, event: Event) -> SafeString:
-        return trace_table(event)
 
 
 @admin.register(Notification)

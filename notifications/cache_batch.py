@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from pipeline.redis_client import shared_async_redis, shared_redis
+from core.redis_client import shared_async_redis, shared_redis
 
 _codecs: dict[str, Any] = {}
 

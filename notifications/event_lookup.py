@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 from django.db import OperationalError, connection
 
+from core.db import run_db
+from core.per_loop import PerLoop
 from notifications.models import Event
-from pipeline.db import run_db
-from pipeline.per_loop import PerLoop
 
 
 def _statement(count: int) -> str:

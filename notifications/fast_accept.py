@@ -32,8 +32,9 @@ from django.utils import timezone
 from django_prometheus.middleware import Metrics
 from rest_framework.exceptions import APIException, ValidationError
 
-from config.middleware import HEADER as REQUEST_ID_HEADER
-from config.middleware import request_id_from
+from core import metrics
+from core.request_id import HEADER as REQUEST_ID_HEADER
+from core.request_id import request_id_from
 from notifications import services
 from notifications.answers import single_event_answer
 from notifications.api_key_cache import remembered_key
@@ -43,7 +44,6 @@ from notifications.errors import ServiceUnavailable, relay_exception_handler
 from notifications.models import ApiKey, hash_api_key
 from notifications.throttling import ApiKeyRateThrottle
 from notifications.views import EventCreateView, event_checker
-from pipeline import metrics
 
 log = structlog.get_logger(__name__)
 

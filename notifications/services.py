@@ -19,12 +19,12 @@ from django.core.cache import cache
 from django.utils import timezone
 from nats.js.api import PubAck
 
+from core import metrics
+from core.names import names
+from core.publisher import get_publisher, sender_for_running_loop
 from notifications.cache_batch import arelease_all, claim_all
 from notifications.event_lookup import stored_fingerprints, stored_fingerprints_async
 from notifications.models import Subscriber
-from pipeline import metrics
-from pipeline.names import names
-from pipeline.publisher import get_publisher, sender_for_running_loop
 
 log = structlog.get_logger(__name__)
 

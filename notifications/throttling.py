@@ -16,7 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from notifications.cache_batch import count_hit
 from notifications.models import ApiKey
-from realtime.authentication import SubscriberAuth
+from notifications.subscriber_auth import SubscriberAuth
 
 
 class CountingRateThrottle(SimpleRateThrottle):

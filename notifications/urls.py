@@ -1,11 +1,10 @@
 from django.urls import path
 
-from notifications import devices, topics, unsubscribe, views
+from notifications import devices, topics, views
 
 urlpatterns = [
     path("events", views.EventCreateView.as_view(), name="events"),
     path("events/batch", views.EventBatchView.as_view(), name="events-batch"),
-    path("events/<str:event_id>", views.EventDetailView.as_view(), name="event-detail"),
     path("subscribers/<str:user_id>", views.SubscriberView.as_view(), name="subscriber"),
     path("subscribers/<str:user_id>/token", views.SubscriberTokenView.as_view(), name="subscriber-token"),
     path(
@@ -15,5 +14,4 @@ urlpatterns = [
     ),
     path("topics/<str:key>", topics.TopicView.as_view(), name="topic"),
     path("topics/<str:key>/subscribers", topics.TopicMembersView.as_view(), name="topic-subscribers"),
-    path("unsubscribe/<str:token>", unsubscribe.unsubscribe_view, name="unsubscribe"),
 ]

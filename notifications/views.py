@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,19 +15,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from deliveries.models import Delivery
 from notifications import services
 from notifications.answers import conflict_detail, single_event_answer
 from notifications.errors import ServiceUnavailable
-from notifications.models import Event, Notification, Subscriber
+from notifications.models import Subscriber
 from notifications.serializers import (
     AcceptedSerializer,
     EventBatchSerializer,
-    EventDetailSerializer,
     EventSerializer,
     SubscriberSerializer,
 )
-from realtime.tokens import mint_subscriber_token
+from notifications.subscriber_tokens import mint_subscriber_token
 
 _local = threading.local()
 
@@ -118,28 +115,6 @@ class EventBatchView(APIView):
         else:
             item.update(code=503, status="unavailable", retryAfter=settings.RELAY_RETRY_AFTER_SECONDS)
         return item
-
-
-class EventDetailView(APIView):
-    """The event, its notifications and every delivery with status and reason."""
-
-    @extend_schema(responses={200: EventDetailSerializer})
-    def get(self, request: Request, event_id: str) -> Response:
-        deliveries = Prefetch(
-            "deliveries", queryset=Delivery.objects.order_by("channel").prefetch_related("timeline")
-        )
-        notifications = Prefetch(
-            "notifications",
-            queryset=Notification.objects.select_related("subscriber", "event")
-            .prefetch_related(deliveries)
-            .order_by("id"),
-        )
-        event = Event.objects.prefetch_related(notifications).filter(event_id=event_id).first()
-        if event is None:
-            if services.accepted_but_pending(event_id):
-                return Response({"eventId": event_id, "status": "accepted", "notifications": []})
-            return Response({"detail": "No event with this eventId."}, status=404)
-        return Response(EventDetailSerializer(event).data)
 
 
 class SubscriberView(APIView):

@@ -20,9 +20,9 @@ from django.db import connection
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from pipeline.db import run_db
-from pipeline.jetstream import nats_url
-from pipeline.names import names
+from core.db import run_db
+from core.names import names
+from core.nats_client import nats_url
 
 
 def timeout() -> float:

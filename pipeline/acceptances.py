@@ -28,9 +28,9 @@ import structlog
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from core.redis_client import redis_key, shared_async_redis, shared_redis
 from deliveries.models import Delivery, DeliveryStatus
 from pipeline.providers.base import OutboundMessage, ProviderResult
-from pipeline.redis_client import redis_key, shared_async_redis, shared_redis
 
 log = structlog.get_logger(__name__)
 

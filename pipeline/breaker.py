@@ -27,10 +27,10 @@ import structlog
 from django.conf import settings
 from redis.asyncio import Redis as AsyncRedis
 
-from pipeline import metrics
+from core import metrics
+from core.redis_client import shared_async_redis, shared_redis
 from pipeline.channels.registry import configured_providers
 from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
-from pipeline.redis_client import shared_async_redis, shared_redis
 
 log = structlog.get_logger(__name__)
 

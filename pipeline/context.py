@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 
-from pipeline.names import Names
+from core.names import Names
 
 
 @dataclass

@@ -14,8 +14,8 @@ from django.conf import settings
 from redis import Redis
 from redis.exceptions import RedisError
 
+from core.redis_client import raw_redis, redis_key
 from deliveries.models import Delivery
-from pipeline.redis_client import raw_redis, redis_key
 from preferences.engine import PairKey
 
 log = structlog.get_logger(__name__)

@@ -19,11 +19,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.names import names
+from core.publisher import get_publisher
 from deliveries import lifecycle
 from deliveries.models import DeadLetter, DeliveryStatus
 from pipeline.messages import encode
-from pipeline.names import names
-from pipeline.publisher import get_publisher
 
 log = structlog.get_logger(__name__)
 

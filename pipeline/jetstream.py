@@ -1,4 +1,6 @@
-"""JetStream plumbing: connecting, creating streams and consumers, publishing in bulk.
+"""JetStream plumbing of the pipeline: creating streams and consumers, publishing in bulk.
+
+Connecting is ``core.nats_client``, shared with the API's publisher.
 
 Only features present in nats-server 2.9 are used (pull consumers, nak with delay,
 ``Nats-Msg-Id`` deduplication, work-queue retention), so the system server and the newer
@@ -8,15 +10,11 @@ one from the wheel both work.
 from __future__ import annotations
 
 import asyncio
-import atexit
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import nats
 import structlog
 from django.conf import settings
-from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -27,64 +25,11 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from pipeline.embedded_nats import port_open, start_nats_server
-from pipeline.names import Names, names
+from core.names import Names, names
 
 log = structlog.get_logger(__name__)
 
 DAY = 24 * 3600.0
-_embedded_process: subprocess.Popen[bytes] | None = None
-
-
-def nats_url() -> str:
-    """The configured NATS URL; with none configured, the embedded server (started on demand)."""
-    if settings.NATS_URL:
-        return str(settings.NATS_URL)
-    return ensure_embedded_nats()
-
-
-def ensure_embedded_nats() -> str:
-    global _embedded_process
-    port = settings.NATS_EMBEDDED_PORT
-    if not port_open("127.0.0.1", port):
-        _embedded_process = start_nats_server(port, settings.NATS_EMBEDDED_DIR)
-        atexit.register(stop_embedded_nats)
-        log.info("embedded_nats_started", port=port, store=str(settings.NATS_EMBEDDED_DIR))
-    return f"nats://127.0.0.1:{port}"
-
-
-def stop_embedded_nats() -> None:
-    global _embedded_process
-    if _embedded_process is not None and _embedded_process.poll() is None:
-        _embedded_process.terminate()
-        _embedded_process.wait(timeout=10)
-    _embedded_process = None
-
-
-async def connect(name: str, **options: object) -> NATS:
-    """Connect with reconnects on: a stage survives a NATS restart and resumes."""
-
-    async def on_error(error: Exception) -> None:
-        log.warning("nats_error", client=name, error=str(error))
-
-    async def on_disconnect() -> None:
-        log.warning("nats_disconnected", client=name)
-
-    async def on_reconnect() -> None:
-        log.info("nats_reconnected", client=name)
-
-    defaults: dict[str, object] = {
-        "name": name,
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 1,
-        "connect_timeout": 2,
-        "error_cb": on_error,
-        "disconnected_cb": on_disconnect,
-        "reconnected_cb": on_reconnect,
-    }
-    defaults.update(options)
-    servers = defaults.pop("servers", None) or nats_url()
-    return await nats.connect(servers, **defaults)  # type: ignore[arg-type]
 
 
 def stream_configs(n: Names) -> list[StreamConfig]:

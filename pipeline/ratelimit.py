@@ -19,8 +19,8 @@ from django.db.models import Count
 from redis import Redis
 from redis.exceptions import RedisError
 
+from core.redis_client import raw_redis, redis_key
 from deliveries.models import Delivery, DeliveryStatus
-from pipeline.redis_client import raw_redis, redis_key
 from preferences.engine import Candidate, PairKey
 
 log = structlog.get_logger(__name__)

@@ -16,10 +16,11 @@ import structlog
 from django.conf import settings
 from nats.aio.msg import Msg
 
+from core import metrics, nats_client
 from core.channel_names import channel_names
-from pipeline import jetstream, metrics
+from core.names import Names, names
+from pipeline import jetstream
 from pipeline.context import StageContext
-from pipeline.names import Names, names
 from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
@@ -67,7 +68,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
     # nothing inherited from whoever started the task (a request's id, say).
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(stage=spec.label)
-    nc = await jetstream.connect(f"relay-{spec.label}")
+    nc = await nats_client.connect(f"relay-{spec.label}")
     try:
         js = nc.jetstream()
         ctx = StageContext(js=js, names=names())
@@ -107,7 +108,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
 
 
 async def ensure_streams() -> None:
-    nc = await jetstream.connect("relay-setup")
+    nc = await nats_client.connect("relay-setup")
     try:
         await jetstream.setup_streams(nc.jetstream())
     finally:

@@ -26,13 +26,14 @@ from django.db.models import Q
 from django.utils import timezone
 from nats.js import JetStreamContext
 
+from core import nats_client
+from core.db import run_db
+from core.names import Names, names
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryStatus
-from pipeline import jetstream
-from pipeline.db import run_db
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import encode
-from pipeline.names import Names, names
+from pipeline.runner import ensure_streams, install_stop_signals
 
 log = structlog.get_logger(__name__)
 
@@ -141,7 +142,7 @@ async def run_scheduler(
     batch = batch or int(settings.RELAY_SCHEDULER_BATCH)
     interval = float(settings.RELAY_SCHEDULER_INTERVAL) if interval is None else interval
     totals = PassResult()
-    nc = await jetstream.connect("relay-scheduler")
+    nc = await nats_client.connect("relay-scheduler")
     try:
         js, n = nc.jetstream(), names()
         log.info("scheduler_started", batch=batch, once=once)
@@ -170,8 +171,6 @@ async def run_scheduler(
 
 async def serve_scheduler(once: bool = False, batch: int | None = None) -> PassResult:
     """The ``scheduler`` command: streams ready, stop signals installed, then the loop."""
-    from pipeline.runner import ensure_streams, install_stop_signals
-
     stop = asyncio.Event()
     install_stop_signals(stop)
     await ensure_streams()

@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from pipeline.names import names
+from core.names import names
 from pipeline.runner import all_stage_specs, ensure_streams, install_stop_signals, run_stage
 from pipeline.scheduler import run_scheduler
 

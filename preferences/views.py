@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.models import Subscriber
+from notifications.subscriber_auth import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
 from preferences import services
 from preferences.models import Preference, QuietHours
 from preferences.serializers import (
@@ -22,7 +23,6 @@ from preferences.serializers import (
     PreferenceUpdateSerializer,
     QuietHoursSerializer,
 )
-from realtime.authentication import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
 
 USER_ID = OpenApiParameter("userId", str, description="Required with an API key; a token means its own.")
 WRITE_SCOPES = {m: "subscribers:write" for m in ("POST", "PUT", "PATCH", "DELETE")}

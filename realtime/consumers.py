@@ -22,11 +22,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from pipeline import metrics
+from core import metrics
+from notifications.subscriber_tokens import seconds_left, subscriber_from_token
 from realtime import selectors, services
 from realtime.groups import inbox_group, message_payload
 from realtime.throttle import TokenBucket
-from realtime.tokens import seconds_left, subscriber_from_token
 
 CLOSE_UNAUTHORIZED = 4401
 TOKEN_PROTOCOL_PREFIX = "token."

@@ -26,8 +26,8 @@ from notifications import services as notification_services
 from notifications.errors import ServiceUnavailable
 from notifications.models import Subscriber
 from notifications.serializers import EVENT_ID_RE, ChannelField, EventSerializer
-from realtime.authentication import SubscriberAuth, SubscriberTokenAuthentication
-from realtime.tokens import mint_subscriber_token
+from notifications.subscriber_auth import SubscriberAuth, SubscriberTokenAuthentication
+from notifications.subscriber_tokens import mint_subscriber_token
 
 DEMO_USER_RE = re.compile(r"^demo-[a-z0-9-]{1,40}$")
 DEMO_EVENT_TYPES = ["comment.created", "order.shipped", "account.security"]

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.models import Subscriber
+from notifications.subscriber_auth import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
 from realtime import selectors, services
-from realtime.authentication import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
 from realtime.groups import message_payload
 from realtime.serializers import (
     CountsSerializer,

@@ -15,7 +15,6 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from core.channel_names import channel_form_field
-from templates_admin.catalog import TemplateSource
 from templates_admin.forms import DraftPreviewForm
 from templates_admin.models import NotificationTemplate, TemplateVersion
 from templates_admin.preview import parse_sample, preview
@@ -104,7 +103,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         )
         status, result, sample_error = 200, None, ""
         try:
-            result = preview(TemplateSource.of(template), parse_sample(raw), request.user.email)
+            result = preview(template.source(), parse_sample(raw), request.user.email)
         except ValueError as error:
             status, sample_error = 400, str(error)
         context = {

@@ -12,7 +12,6 @@ import math
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,38 +20,12 @@ from django.db import transaction
 
 from templates_admin.models import NotificationTemplate
 from templates_admin.sandbox import reset_loaded_templates
+from templates_admin.source import TemplateSource
 
 log = structlog.get_logger(__name__)
 
 GENERATION_KEY = "templates_admin:generation"
 CHECK_INTERVAL_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class TemplateSource:
-    """A snapshot of one active template row, safe to share between threads."""
-
-    pk: int | None  # None: content being previewed or validated before its first save
-    version: int
-    event_type: str
-    channel: str
-    locale: str
-    subject: str
-    text_body: str
-    html_body: str
-
-    @classmethod
-    def of(cls, row: NotificationTemplate) -> TemplateSource:
-        return cls(
-            pk=row.pk,
-            version=row.version,
-            event_type=row.event_type,
-            channel=row.channel,
-            locale=row.locale,
-            subject=row.subject,
-            text_body=row.text_body,
-            html_body=row.html_body,
-        )
 
 
 def _shared_generation() -> str:
@@ -86,7 +59,7 @@ class TemplateCatalog:
         if known is not None:
             return known
         loaded = {
-            (row.channel, row.locale): TemplateSource.of(row)
+            (row.channel, row.locale): row.source()
             for row in NotificationTemplate.objects.filter(event_type=event_type, active=True)
         }
         with self._lock:

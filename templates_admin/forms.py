@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 
 from core.channel_names import channel_choices
-from templates_admin.catalog import TemplateSource
 from templates_admin.locales import default_locale, normalize_locale
 from templates_admin.preview import parse_sample
+from templates_admin.source import TemplateSource
 from templates_admin.validation import template_errors
 
 

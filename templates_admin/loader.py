@@ -15,10 +15,9 @@ from django.conf import settings
 from django.template import Origin, TemplateDoesNotExist
 from django.template.loaders.base import Loader
 
-from templates_admin.catalog import TemplateSource, catalog
+from templates_admin.catalog import catalog
 from templates_admin.locales import default_locale, is_locale, normalize_locale
-
-EMAIL_PARTS = ("subject", "plain", "html")
+from templates_admin.source import TemplateSource, email_document
 
 
 def _prefix() -> str:
@@ -44,24 +43,6 @@ def parse_email_template_name(name: str) -> tuple[str, str] | None:
     if not event_type or (locale and not is_locale(locale)):
         return None  # e.g. the email provider's own layout, templated_email/relay/default.email
     return event_type, normalize_locale(locale) if locale else default_locale()
-
-
-def email_document(source: TemplateSource) -> str:
-    """The row as a templated_email file: one block per non-empty part."""
-    parts = dict(zip(EMAIL_PARTS, (source.subject, source.text_body, source.html_body), strict=True))
-    return "".join(
-        f"{{% block {part} %}}{text}{{% endblock {part} %}}" for part, text in parts.items() if text
-    )
-
-
-def part_first_line(source: TemplateSource, part: str) -> int:
-    """Line of ``email_document(source)`` on which ``part`` starts, to report field-relative lines."""
-    line = 1
-    for name, text in zip(EMAIL_PARTS, (source.subject, source.text_body, source.html_body), strict=True):
-        if name == part:
-            return line
-        line += text.count("\n")
-    return line
 
 
 class DatabaseOrigin(Origin):

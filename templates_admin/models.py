@@ -10,6 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.channel_names import channel_names
+from notifications.serializers import EVENT_TYPE_RE
+from templates_admin.locales import is_locale, normalize_locale
+from templates_admin.source import TemplateSource
+from templates_admin.validation import template_errors
 
 
 class NotificationTemplate(models.Model):
@@ -52,15 +56,23 @@ class NotificationTemplate(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} / {self.channel} / {self.locale}"
 
+    def source(self) -> TemplateSource:
+        """This row's content as the plain snapshot that checks, renders and caches use."""
+        return TemplateSource(
+            pk=self.pk,
+            version=self.version,
+            event_type=self.event_type,
+            channel=self.channel,
+            locale=self.locale,
+            subject=self.subject,
+            text_body=self.text_body,
+            html_body=self.html_body,
+        )
+
     def clean(self) -> None:
         """Normalise the locale and refuse content that does not compile, naming the line."""
-        from notifications.serializers import EVENT_TYPE_RE
-        from templates_admin.catalog import TemplateSource
-        from templates_admin.locales import is_locale, normalize_locale
-        from templates_admin.validation import template_errors
-
         self.locale = normalize_locale(self.locale)
-        errors = template_errors(TemplateSource.of(self))
+        errors = template_errors(self.source())
         if not EVENT_TYPE_RE.match(self.event_type):
             errors["event_type"] = [
                 "Use the event type as events send it: letters, digits, '_' and '-', dotted."

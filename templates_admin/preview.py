@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from templates_admin.catalog import TemplateSource
 from templates_admin.rendering import TemplateRenderError, render_source, template_context
+from templates_admin.source import TemplateSource
 
 MAX_SAMPLE_BYTES = 64 * 1024
 

@@ -19,17 +19,12 @@ from render_block import BlockNotFound
 from render_block.django import django_render_block
 
 from notifications.models import Event, Subscriber
-from templates_admin.catalog import TemplateSource, catalog
-from templates_admin.loader import (
-    EMAIL_PARTS,
-    DatabaseOrigin,
-    email_document,
-    email_template_name,
-    part_first_line,
-)
+from templates_admin.catalog import catalog
+from templates_admin.loader import DatabaseOrigin, email_template_name
 from templates_admin.locales import fallback_chain
 from templates_admin.measure import fit_push, sms_size
 from templates_admin.sandbox import allow_defaults, compile_source, sandbox_engine
+from templates_admin.source import EMAIL_PARTS, TemplateSource, email_document, part_first_line
 
 
 class TemplateRenderError(Exception):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.template import TemplateSyntaxError
 
-from templates_admin.catalog import TemplateSource
-from templates_admin.loader import email_document
 from templates_admin.sandbox import sandbox_engine
+from templates_admin.source import TemplateSource, email_document
 
 # An email template is a document with a subject and parts; every other channel's template is
 # a title and a text body, so a channel added in settings is validated like SMS, push, in-app.

@@ -19,11 +19,11 @@ import uvicorn
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core.embedded_nats import free_port, start_nats_server
+from core.names import names
 from notifications.models import ApiKey
 from pipeline import jetstream
 from pipeline.breaker import breakers
-from pipeline.embedded_nats import free_port, start_nats_server
-from pipeline.names import names
 from pipeline.runner import all_stage_specs, run_stage
 from tests.smtp_sink import SmtpSink
 

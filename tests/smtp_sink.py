@@ -12,7 +12,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 
 
 class _Handler:

@@ -8,9 +8,9 @@ from typing import ClassVar
 import structlog
 from django.conf import settings
 
+from core.db import run_db
 from notifications.models import Device, Subscriber
 from pipeline.channels.base import Channel, Destination, Sent
-from pipeline.db import run_db
 
 log = structlog.get_logger(__name__)
 

@@ -18,9 +18,9 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from core.db import run_db
 from notifications.models import Subscriber
 from pipeline.channels.base import Channel, Sent
-from pipeline.db import run_db
 from pipeline.providers.base import SUPPRESS
 
 log = structlog.get_logger(__name__)

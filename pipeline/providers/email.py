@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from templated_email import get_templated_mail
 
-from notifications.unsubscribe_tokens import unsubscribe_url
 from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
+from preferences.unsubscribe_tokens import unsubscribe_url
 
 
 def build_email(message: OutboundMessage) -> EmailMessage:

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 import structlog
 from channels.layers import get_channel_layer
 
+from core.bulk import insert_new
+from core.db import run_db
 from deliveries.models import Delivery
-from pipeline.bulk import insert_new
-from pipeline.db import run_db
 from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
 from realtime.groups import inbox_group, message_payload
 from realtime.models import InboxMessage

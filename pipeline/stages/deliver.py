@@ -23,15 +23,15 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from nats.aio.msg import Msg
 
+from core.bulk import insert_all
+from core.db import run_db
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus
 from deliveries.reasons import Reason, as_reason
-from pipeline import acceptances, breaker, metrics
-from pipeline.bulk import insert_all
+from pipeline import acceptances, breaker, delivery_metrics
 from pipeline.channels.base import Destination
 from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
 from pipeline.context import StageContext
-from pipeline.db import run_db
 from pipeline.heartbeat import keep_alive
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
@@ -299,7 +299,7 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
     async with keep_alive(batch):
         await record_durably(to_send, settled)
     await ledger.forget([o.delivery for o in to_send if o.delivery.status == DeliveryStatus.SENT])
-    metrics.record_deliver_batch(channel, to_send, finished)
+    delivery_metrics.record_deliver_batch(channel, to_send, finished)
     await publish_all(
         ctx.js,
         (

@@ -17,11 +17,11 @@ import structlog
 from django.db import transaction
 from nats.aio.msg import Msg
 
+from core import metrics
+from core.bulk import insert_new
+from core.db import run_db
 from notifications.models import Event, Notification, Subscriber, TopicMembership
-from pipeline import metrics
-from pipeline.bulk import insert_new
 from pipeline.context import StageContext
-from pipeline.db import run_db
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
 

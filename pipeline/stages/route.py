@@ -13,15 +13,15 @@ import structlog
 from django.db import transaction
 from nats.aio.msg import Msg
 
+from core.db import run_db
 from deliveries import lifecycle
 from deliveries.models import Decision as DecisionAction
 from deliveries.models import Delivery, DeliveryStatus
 from deliveries.reasons import Reason
 from notifications.models import Notification
-from pipeline import metrics
+from pipeline import delivery_metrics
 from pipeline.channels.registry import channel_configured, get_channel, reachable
 from pipeline.context import StageContext
-from pipeline.db import run_db
 from pipeline.dedup import decided_already
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
@@ -133,7 +133,7 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
             candidates_decided_before = True
     with transaction.atomic():
         created = lifecycle.decide(deliveries)
-    metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
+    delivery_metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
     if len(created) == len(deliveries) and not candidates_decided_before:
         return [(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING]
     # A replay: the pairs decided before keep their first decision; those still pending go again.

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 
 
 class FakeHandler(BaseHTTPRequestHandler):

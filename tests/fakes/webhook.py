@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core.embedded_nats import free_port
 from notifications.models import ApiKey, Event
-from pipeline.embedded_nats import free_port
 from tests.conftest import events_in_stream
 from tests.factories import EventFactory
 

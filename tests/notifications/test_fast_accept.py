@@ -12,9 +12,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from prometheus_client import REGISTRY
 
+from core.embedded_nats import free_port
 from notifications.event_lookup import LOOKUP_APPLICATION_NAME
 from notifications.models import ApiKey
-from pipeline.embedded_nats import free_port
 from tests.conftest import events_in_stream
 from tests.factories import EventFactory
 

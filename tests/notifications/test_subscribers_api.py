@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from notifications.models import ApiKey, Subscriber
-from realtime.tokens import subscriber_id_from_token
+from notifications.subscriber_tokens import subscriber_id_from_token
 
 pytestmark = pytest.mark.django_db
 

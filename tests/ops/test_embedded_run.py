@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("DATABASE_URL", "REDIS_URL", "NATS_URL", "DJANGO_SETTINGS_MODULE")

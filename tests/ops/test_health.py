@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 
 pytestmark = pytest.mark.django_db
 

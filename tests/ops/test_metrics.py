@@ -14,10 +14,10 @@ from asgiref.sync import sync_to_async
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from core.embedded_nats import free_port
+from core.names import names
 from notifications.models import ApiKey, Subscriber
-from pipeline.embedded_nats import free_port
-from pipeline.names import names
-from realtime.tokens import mint_subscriber_token
+from notifications.subscriber_tokens import mint_subscriber_token
 from tests.conftest import purge_streams, start_manage, wait_until
 from tests.smtp_sink import SmtpSink
 

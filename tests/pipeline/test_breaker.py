@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core.embedded_nats import free_port
+from core.metrics import CIRCUIT_BREAKER_STATE
 from pipeline import breaker
 from pipeline.breaker import Breakers
-from pipeline.embedded_nats import free_port
-from pipeline.metrics import CIRCUIT_BREAKER_STATE
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
+from core.names import names
 from deliveries.models import Delivery, DeliveryAttempt
 from notifications.models import Subscriber
 from notifications.services import accept_events
 from pipeline.acceptances import RECOVERED
-from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
 from tests.conftest import purge_streams, start_manage, wait_until

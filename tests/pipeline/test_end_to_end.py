@@ -14,8 +14,8 @@ from asgiref.sync import sync_to_async
 
 from deliveries.models import Delivery
 from notifications.models import ApiKey, Subscriber
+from notifications.subscriber_tokens import mint_subscriber_token
 from realtime.models import InboxMessage
-from realtime.tokens import mint_subscriber_token
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
 

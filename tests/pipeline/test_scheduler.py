@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.names import names
 from deliveries.models import Delivery
 from notifications.models import Notification, Subscriber
-from pipeline.names import names
 from pipeline.scheduler import run_scheduler
 from realtime.models import InboxMessage
 from tests.conftest import purge_streams, start_manage, wait_until

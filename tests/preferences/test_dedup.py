@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import time_machine
 
+from core.redis_client import raw_redis, redis_key
 from deliveries.models import Delivery
 from notifications.models import Notification
-from pipeline.redis_client import raw_redis, redis_key
 from pipeline.stages.route import plan_deliveries
 from preferences.models import Preference
 from tests.factories import SubscriberFactory

@@ -8,8 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from notifications.models import ApiKey
+from notifications.subscriber_tokens import mint_subscriber_token
 from preferences.models import Preference
-from realtime.tokens import mint_subscriber_token
 from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from config.email_url import parse_email_url
+from core.embedded_nats import free_port
 from deliveries.models import DeadLetter
-from pipeline.embedded_nats import free_port
 from pipeline.providers.base import OutboundMessage
 from pipeline.providers.email import SmtpEmailProvider
 from tests.factories import SubscriberFactory

@@ -9,7 +9,7 @@ from django.core import signing
 from rest_framework.test import APIClient
 
 from notifications.models import ApiKey, Subscriber
-from realtime.tokens import mint_subscriber_token
+from notifications.subscriber_tokens import mint_subscriber_token
 
 
 def token_for(user_id: str) -> str:

@@ -17,10 +17,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from core.embedded_nats import free_port
+from core.names import names
 from deliveries.models import Delivery
 from notifications.services import accept_events
-from pipeline.embedded_nats import free_port
-from pipeline.names import names
 from pipeline.runner import run_stage, stage_spec
 from tests.conftest import IN_CI, ROOT, purge_streams, start_manage, subprocess_env, wait_until
 from tests.factories import SubscriberFactory

@@ -24,12 +24,13 @@ import nats
 import pytest
 from asgiref.sync import sync_to_async
 
+from core import publisher
+from core.embedded_nats import free_port, start_nats_server
+from core.names import names
 from deliveries.models import Delivery
 from notifications.models import Subscriber
 from notifications.services import accept_events
-from pipeline import jetstream, publisher
-from pipeline.embedded_nats import free_port, start_nats_server
-from pipeline.names import names
+from pipeline import jetstream
 from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
 from tests.conftest import ROOT, subprocess_env, wait_until

@@ -12,9 +12,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
+from core.names import names
 from deliveries.models import DeadLetter
 from pipeline import breaker
-from pipeline.names import names
 from tests.reliability.conftest import (
     EVENTS,
     PrivateNats,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from pipeline.embedded_nats import free_port
+from core.embedded_nats import free_port
 from tests.reliability.conftest import (
     EVENTS,
     PrivateNats,

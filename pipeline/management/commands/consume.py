@@ -4,9 +4,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from core.channel_names import channel_names
+from core.metrics import serve_metrics
+from core.names import names
 from pipeline import event_loop
-from pipeline.metrics import serve_metrics
-from pipeline.names import names
 from pipeline.runner import run_stages, stage_spec
 
 

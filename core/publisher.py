@@ -24,8 +24,8 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from pipeline import jetstream
-from pipeline.per_loop import PerLoop
+from core import nats_client
+from core.per_loop import PerLoop
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ class JetStreamSender:
             try:
                 # nats-py keeps retrying a first connect that fails; a request cannot wait for it.
                 self._nc = await asyncio.wait_for(
-                    jetstream.connect(
+                    nats_client.connect(
                         "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
                     ),
                     timeout=float(settings.RELAY_PUBLISH_TIMEOUT),
@@ -142,7 +142,7 @@ _publisher_lock = threading.Lock()
 def get_publisher() -> Publisher:
     """The process-wide publisher, rebuilt if the NATS URL changed (tests switch servers)."""
     global _publisher
-    url = jetstream.nats_url()
+    url = nats_client.nats_url()
     with _publisher_lock:
         if _publisher is None or _publisher.url != url:
             if _publisher is not None:
@@ -158,7 +158,7 @@ _closing: set[asyncio.Task[None]] = set()
 def sender_for_running_loop() -> JetStreamSender:
     """The sender bound to the running loop (an ASGI server has one), rebuilt if the URL
     changed (tests switch servers)."""
-    url = jetstream.nats_url()
+    url = nats_client.nats_url()
     sender = _loop_senders.get("")
     if sender is None or sender.url != url:
         if sender is not None:

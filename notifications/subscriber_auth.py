@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from notifications.authentication import ApiKeyAuthentication, raw_key_from
 from notifications.models import ApiKey, Subscriber
 from notifications.permissions import HasApiKey
-from realtime.tokens import subscriber_id_from_token
+from notifications.subscriber_tokens import subscriber_id_from_token
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class HasApiKeyOrSubscriberToken(BasePermission):
 class SubscriberTokenScheme(OpenApiAuthenticationExtension):
     """Names the subscriber token in the OpenAPI schema (``GET /api/schema``)."""
 
-    target_class = "realtime.authentication.SubscriberTokenAuthentication"
+    target_class = "notifications.subscriber_auth.SubscriberTokenAuthentication"
     name = "subscriberToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

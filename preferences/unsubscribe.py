@@ -14,8 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from notifications.models import Subscriber
-from notifications.unsubscribe_tokens import UnsubscribeClaim, read_unsubscribe_token
 from preferences.models import Preference
+from preferences.unsubscribe_tokens import UnsubscribeClaim, read_unsubscribe_token
 
 log = structlog.get_logger(__name__)
 

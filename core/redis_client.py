@@ -14,7 +14,7 @@ from django.conf import settings
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
-from pipeline.per_loop import PerLoop
+from core.per_loop import PerLoop
 
 log = structlog.get_logger(__name__)
 _warned = False
