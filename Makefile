@@ -45,4 +45,4 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
