@@ -6,8 +6,7 @@ database connection, and bounces between the event loop and threads at every mid
 is only sync-capable. Measured with ``make bench`` (docs/BENCHMARKS.md) that cost most of the
 API's time. Here the whole chain runs synchronously, as under WSGI, in a bounded pool whose
 threads keep their database connections (``CONN_MAX_AGE``) from one request to the next.
-An ordinary ``POST /api/events`` does not even take that hop: ``FastAccept`` answers it on
-the loop (``RELAY_FAST_ACCEPT``).
+Every request, ``POST /api/events`` included, takes that one path: middleware, DRF, the view.
 """
 
 from __future__ import annotations
@@ -25,8 +24,6 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
-from notifications.fast_accept import FastAccept
-
 T = TypeVar("T")
 
 
@@ -37,7 +34,6 @@ class PooledASGIHandler(ASGIHandler):
         self._executor = ThreadPoolExecutor(
             max_workers=int(settings.RELAY_HTTP_THREADS), thread_name_prefix="relay-http"
         )
-        self._fast_accept = FastAccept() if settings.RELAY_FAST_ACCEPT else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -61,9 +57,6 @@ class PooledASGIHandler(ASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         try:
-            fast = self._fast_accept
-            if fast is not None and fast.wants(scope) and await fast(scope, body_file, send):
-                return
             response = await self._in_pool(self._serve, scope, body_file)
             await self.send_response(response, send)
             if response.streaming:  # a file is closed once it has been sent, not before

@@ -138,8 +138,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 RELAY_DB_THREADS = int(os.environ.get("RELAY_DB_THREADS", "4"))
 # Worker threads (each with its database connection) serving HTTP requests in each ASGI process.
 RELAY_HTTP_THREADS = int(os.environ.get("RELAY_HTTP_THREADS", "8"))
-# POST /api/events answered on the ASGI server's loop when ordinary (notifications/fast_accept.py).
-RELAY_FAST_ACCEPT = env_bool("RELAY_FAST_ACCEPT", default=True)
 
 # --- Redis: cache and channel layer ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

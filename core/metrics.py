@@ -20,11 +20,6 @@ log = structlog.get_logger(__name__)
 EVENTS_RECEIVED = Counter(
     "events_received", "Events submitted to the API, by outcome (accepted, duplicate, ...).", ["outcome"]
 )
-FAST_ACCEPT = Counter(
-    "api_fast_accept_requests",
-    "POST /api/events requests answered on the event loop, or declined and left to Django.",
-    ["outcome"],
-)
 EVENTS_PROCESSED = Counter("events_processed", "Event messages the ingest stage persisted and acked.")
 EVENTS_FAILED = Counter(
     "events_failed",

@@ -1,12 +1,9 @@
-"""Publishing to JetStream from the API: from synchronous code, and from an event loop.
+"""Publishing to JetStream from synchronous code: the API's views, the admin, commands.
 
 ``JetStreamSender`` holds one NATS connection on one event loop and publishes with
-``Nats-Msg-Id``. Synchronous code (Django views, the admin, commands) goes through
-``get_publisher()``, whose sender lives on its own loop in a daemon thread, so one connection
-serves every request of the process whatever server runs Django (WSGI, ASGI, the test
-client). Code already on an event loop (the API's fast path, ``notifications/fast_accept.py``)
-awaits ``sender_for_running_loop()`` instead: no hand-off to that thread and back, which
-``make bench`` measured at a millisecond of CPU per request (docs/BENCHMARKS.md).
+``Nats-Msg-Id``. ``get_publisher()`` keeps the process's sender on its own loop in a daemon
+thread, so one connection serves every request of the process whatever server runs Django
+(WSGI, ASGI, the test client).
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
 from core import nats_client
-from core.per_loop import PerLoop
 
 log = structlog.get_logger(__name__)
 
@@ -149,21 +145,3 @@ def get_publisher() -> Publisher:
                 _publisher.close()
             _publisher = Publisher(url)
         return _publisher
-
-
-_loop_senders: PerLoop[JetStreamSender] = PerLoop()
-_closing: set[asyncio.Task[None]] = set()
-
-
-def sender_for_running_loop() -> JetStreamSender:
-    """The sender bound to the running loop (an ASGI server has one), rebuilt if the URL
-    changed (tests switch servers)."""
-    url = nats_client.nats_url()
-    sender = _loop_senders.get("")
-    if sender is None or sender.url != url:
-        if sender is not None:
-            closing = asyncio.get_running_loop().create_task(sender.close())
-            _closing.add(closing)
-            closing.add_done_callback(_closing.discard)
-        sender = _loop_senders.set("", JetStreamSender(url))
-    return sender

@@ -50,8 +50,8 @@ _async_clients: PerLoop[AsyncRedis] = PerLoop()
 def shared_async_redis() -> AsyncRedis:
     """An asyncio client for the default cache's server, one per running loop and location.
 
-    For code already on an event loop (the API's fast path), so that a Redis round trip does
-    not cost a hand-off to a thread.
+    For code already on an event loop (the deliver stage's circuit breaker), so that a Redis
+    round trip does not cost a hand-off to a thread.
     """
     location = str(settings.CACHES["default"].get("LOCATION", ""))
     client = _async_clients.get(location)

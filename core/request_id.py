@@ -22,11 +22,8 @@ VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_for(request: HttpRequest) -> str:
-    return request_id_from(request.headers.get(HEADER, ""))
-
-
-def request_id_from(incoming: str) -> str:
     """The incoming id when it looks like one, else a new one."""
+    incoming = request.headers.get(HEADER, "")
     return incoming if VALID_ID.match(incoming) else uuid.uuid4().hex
 
 

@@ -19,18 +19,12 @@ from notifications.models import ApiKey
 _remembered: dict[str, tuple[float, ApiKey]] = {}
 
 
-def remembered_key(hashed_key: str) -> ApiKey | None:
-    """The key if this process verified it within the last few seconds; no query."""
-    entry = _remembered.get(hashed_key)
-    return entry[1] if entry is not None and entry[0] > time.monotonic() else None
-
-
 def find_key(hashed_key: str) -> ApiKey | None:
     ttl = float(settings.RELAY_API_KEY_CACHE_SECONDS)
     now = time.monotonic()
-    remembered = remembered_key(hashed_key)
-    if remembered is not None:
-        return remembered
+    entry = _remembered.get(hashed_key)
+    if entry is not None and entry[0] > now:
+        return entry[1]
     key = ApiKey.objects.filter(hashed_key=hashed_key).first()
     if key is not None and key.is_active and ttl > 0:
         _remembered[hashed_key] = (now + ttl, key)

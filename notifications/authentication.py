@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -11,28 +9,16 @@ from rest_framework.request import Request
 from notifications.api_key_cache import find_key
 from notifications.models import ApiKey, hash_api_key
 
-LAST_USED_EVERY_SECONDS = 60
-
 
 def raw_key_from(request: Request) -> str | None:
-    return raw_key_from_headers(
-        request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("HTTP_X_API_KEY", "")
-    )
-
-
-def raw_key_from_headers(authorization: str, x_api_key: str) -> str | None:
     """The key from ``Authorization: Bearer <key>``, or else from ``X-API-Key``."""
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         return None
-    return x_api_key or None
-
-
-def last_used_is_stale(key: ApiKey, now: datetime) -> bool:
-    """At most one write a minute per key: last-used is for humans, not for accounting."""
-    return key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_EVERY_SECONDS
+    return request.META.get("HTTP_X_API_KEY") or None
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -44,7 +30,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None or not key.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         now = timezone.now()
-        if last_used_is_stale(key, now):
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            # At most one write a minute per key: last-used is for humans, not for accounting.
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
             key.last_used_at = now  # the remembered copy too (api_key_cache)
         return (None, key)

@@ -1,14 +1,12 @@
 """Cache operations done in one Redis round trip where the cache API would take several.
 
-``claim_all`` claims many event ids at once (the API's idempotency fast path): one ``SET NX``
+``claim_all`` claims many event ids at once (the API's idempotency check): one ``SET NX``
 per id in one pipeline, then one ``MGET`` for the ids someone else holds, instead of one or
 two round trips per event, which ``make bench`` measured as half the batch endpoint's time.
 ``count_hit`` counts a request in a fixed window (the API throttle) with ``SET NX`` and
-``INCR`` in one pipeline instead of ``add`` then ``incr``. For code on an event loop
-(``notifications/fast_accept.py``), ``acount_and_claim`` sends both in one pipeline through an
-asyncio client. Values are encoded by django-redis itself, so ``cache.get``/``cache.delete``
-see the same entries. Other cache backends (the in-memory one of ``make run``) fall back to
-the cache API, which does no I/O there.
+``INCR`` in one pipeline instead of ``add`` then ``incr``. Values are encoded by django-redis
+itself, so ``cache.get``/``cache.delete`` see the same entries. Other cache backends (the
+in-memory one of ``make run``) fall back to the cache API, which does no I/O there.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from core.redis_client import shared_async_redis, shared_redis
+from core.redis_client import shared_redis
 
 _codecs: dict[str, Any] = {}
 
@@ -37,22 +35,6 @@ def _redis_cache() -> Any | None:
     return _codecs[location]
 
 
-def _queue_claims(pipe: Any, client: Any, made: Sequence[str], values: Sequence[str], timeout: int) -> None:
-    for key, value in zip(made, values, strict=True):
-        pipe.set(key, client.encode(value), nx=True, ex=timeout)
-
-
-def _taken(claimed: Sequence[Any]) -> list[int]:
-    return [index for index, ok in enumerate(claimed) if not ok]
-
-
-def _holders(client: Any, size: int, taken: list[int], held: Sequence[Any]) -> list[str | None]:
-    result: list[str | None] = [None] * size
-    for index, raw in zip(taken, held, strict=True):
-        result[index] = str(client.decode(raw)) if raw is not None else None
-    return result
-
-
 def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[str | None]:
     """For each key, in order: None if this call claimed it, else the value already there."""
     client = _redis_cache()
@@ -61,40 +43,14 @@ def claim_all(keys: Sequence[str], values: Sequence[str], timeout: int) -> list[
     redis = shared_redis()
     made = [client.make_key(key) for key in keys]
     pipe = redis.pipeline(transaction=False)
-    _queue_claims(pipe, client, made, values, timeout)
-    taken = _taken(pipe.execute())
+    for key, value in zip(made, values, strict=True):
+        pipe.set(key, client.encode(value), nx=True, ex=timeout)
+    taken = [index for index, ok in enumerate(pipe.execute()) if not ok]
     held = redis.mget([made[index] for index in taken]) if taken else []
-    return _holders(client, len(made), taken, held)
-
-
-async def acount_and_claim(
-    hit: tuple[str, int] | None, keys: Sequence[str], values: Sequence[str], timeout: int
-) -> tuple[int | None, list[str | None]]:
-    """``count_hit`` (when ``hit`` gives its key and lifetime) and ``claim_all``, from an event
-    loop and in one round trip: the fast path's throttle and idempotency claims."""
-    client = _redis_cache()
-    if client is None:
-        return (_count_in_cache(*hit) if hit else None), claim_all(keys, values, timeout)
-    redis = shared_async_redis()
-    made = [client.make_key(key) for key in keys]
-    pipe = redis.pipeline(transaction=False)
-    if hit is not None:
-        _queue_hit(pipe, client, *hit)
-    _queue_claims(pipe, client, made, values, timeout)
-    replies = await pipe.execute()
-    count, claimed = (int(replies[1]), replies[2:]) if hit is not None else (None, replies)
-    taken = _taken(claimed)
-    held = await redis.mget([made[index] for index in taken]) if taken else []
-    return count, _holders(client, len(made), taken, held)
-
-
-async def arelease_all(keys: Sequence[str]) -> None:
-    """Delete claims from an event loop (``cache.delete_many`` would block it)."""
-    client = _redis_cache()
-    if client is None:
-        cache.delete_many(list(keys))
-        return
-    await shared_async_redis().delete(*(client.make_key(key) for key in keys))
+    result: list[str | None] = [None] * len(made)
+    for index, raw in zip(taken, held, strict=True):
+        result[index] = str(client.decode(raw)) if raw is not None else None
+    return result
 
 
 def _claim_one(key: str, value: str, timeout: int) -> str | None:
@@ -104,19 +60,15 @@ def _claim_one(key: str, value: str, timeout: int) -> str | None:
     return str(existing) if existing else None
 
 
-def _queue_hit(pipe: Any, client: Any, key: str, timeout: int) -> None:
-    made = client.make_key(key)
-    pipe.set(made, client.encode(0), nx=True, ex=timeout)
-    pipe.incr(made)
-
-
 def count_hit(key: str, timeout: int) -> int:
     """Add one to the window's counter (created with ``timeout``) and return the new count."""
     client = _redis_cache()
     if client is None:
         return _count_in_cache(key, timeout)
+    made = client.make_key(key)
     pipe = shared_redis().pipeline(transaction=False)
-    _queue_hit(pipe, client, key, timeout)
+    pipe.set(made, client.encode(0), nx=True, ex=timeout)
+    pipe.incr(made)
     return int(pipe.execute()[1])
 
 

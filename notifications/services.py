@@ -17,13 +17,12 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from nats.js.api import PubAck
 
 from core import metrics
 from core.names import names
-from core.publisher import get_publisher, sender_for_running_loop
-from notifications.cache_batch import arelease_all, claim_all
-from notifications.event_lookup import stored_fingerprints, stored_fingerprints_async
+from core.publisher import get_publisher
+from notifications.cache_batch import claim_all
+from notifications.event_lookup import stored_fingerprints
 from notifications.models import Subscriber
 
 log = structlog.get_logger(__name__)
@@ -82,15 +81,36 @@ def _cache_key(event_id: str) -> str:
     return f"evt:{event_id}"
 
 
-def _claim_failed(error: Exception, count: int) -> list[str | None]:
-    """A cache outage is not an error: the database and JetStream still deduplicate."""
-    log.warning("dedup_cache_unavailable", error=str(error))
-    return [None] * count
+def _claim(results: list[Acceptance]) -> list[str | None]:
+    """Claim every eventId in the cache: for each, None if this call claimed it, else the
+    fingerprint already there. A cache outage is not an error: the database and JetStream
+    still deduplicate."""
+    keys = [_cache_key(result.event_id) for result in results]
+    try:
+        return claim_all(keys, [result.fingerprint for result in results], settings.RELAY_DEDUP_TTL)
+    except Exception as error:
+        log.warning("dedup_cache_unavailable", error=str(error))
+        return [None] * len(results)
 
 
-def _release_failed(error: Exception) -> None:
-    """A claim left behind only delays a retry's answer to the database lookup."""
-    log.warning("dedup_cache_unavailable", error=str(error))
+def _release(event_ids: list[str]) -> None:
+    """Drop the claims of events JetStream did not store, so that a retry counts as new.
+    A claim left behind only delays a retry's answer to the database lookup."""
+    if not event_ids:
+        return
+    try:
+        cache.delete_many([_cache_key(event_id) for event_id in event_ids])
+    except Exception as error:
+        log.warning("dedup_cache_unavailable", error=str(error))
+
+
+def _seen_before(result: Acceptance, existing: str | None) -> bool:
+    """Settle an event whose id is known already (claimed or stored) as a duplicate or conflict."""
+    if existing is None:
+        return False
+    result.existing_fingerprint = existing
+    result.outcome = "duplicate" if existing == result.fingerprint else "conflict"
+    return True
 
 
 def accepted_but_pending(event_id: str) -> bool:
@@ -101,104 +121,40 @@ def accepted_but_pending(event_id: str) -> bool:
         return False
 
 
-class Intake:
-    """Accepting a batch of validated events, step by step; ``accept_events`` and
-    ``accept_events_async`` run the same steps with blocking or awaited I/O between them.
+def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
+    """Store each event durably in JetStream, or say why not. Order of results = input.
 
     1. claim every eventId in the cache (a fast answer for retries within the TTL);
     2. look the unclaimed ones up in the Event table (the truth, forever);
     3. publish the rest to JetStream (``Nats-Msg-Id`` catches a race between two requests).
     """
-
-    def __init__(self, validated_events: list[dict[str, Any]]) -> None:
-        self.bodies = [canonical_body(validated) for validated in validated_events]
-        self.results = [Acceptance(b["eventId"], "accepted", fingerprint_of(b)) for b in self.bodies]
-        self.to_check: list[int] = []
-        self.to_publish: list[int] = []
-        self.unclaim: list[str] = []  # claims of events JetStream did not store: a retry is new
-
-    def claim_keys(self) -> tuple[list[str], list[str]]:
-        return [_cache_key(r.event_id) for r in self.results], [r.fingerprint for r in self.results]
-
-    def after_claims(self, claims: list[str | None]) -> list[str]:
-        """Settle the ids someone already claimed; return the ids to look up in the database."""
-        for index, (result, existing) in enumerate(zip(self.results, claims, strict=True)):
-            if existing is not None:
-                result.outcome = "duplicate" if existing == result.fingerprint else "conflict"
-                result.existing_fingerprint = existing
-            else:
-                self.to_check.append(index)
-        return [self.results[index].event_id for index in self.to_check]
-
-    def after_lookup(self, stored: dict[str, str]) -> list[tuple[str, bytes, str]]:
-        """Settle the ids already stored; return the messages to publish."""
-        for index in self.to_check:
-            result = self.results[index]
-            if result.event_id in stored:
-                result.existing_fingerprint = stored[result.event_id]
-                result.outcome = "duplicate" if stored[result.event_id] == result.fingerprint else "conflict"
-            else:
-                self.to_publish.append(index)
-        n = names()
-        return [
-            (
-                n.event_subject(self.bodies[index]["eventType"]),
-                event_message(self.bodies[index], self.results[index].fingerprint),
-                self.results[index].event_id,
-            )
-            for index in self.to_publish
-        ]
-
-    def after_publish(self, acks: list[PubAck | Exception]) -> list[Acceptance]:
-        for index, ack in zip(self.to_publish, acks, strict=True):
-            result = self.results[index]
-            if isinstance(ack, Exception):
-                result.outcome = "unavailable"
-                result.error = str(ack)
-                self.unclaim.append(_cache_key(result.event_id))
-                log.warning("event_publish_failed", event_id=result.event_id, error=str(ack))
-            elif ack.duplicate:
-                result.outcome = "duplicate"
-                result.existing_fingerprint = result.fingerprint
-        for result in self.results:
-            metrics.EVENTS_RECEIVED.labels(result.outcome).inc()
-        return self.results
-
-
-def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
-    """Store each event durably in JetStream, or say why not. Order of results = input."""
-    intake = Intake(validated_events)
-    try:
-        claims = claim_all(*intake.claim_keys(), settings.RELAY_DEDUP_TTL)
-    except Exception as error:
-        claims = _claim_failed(error, len(intake.results))
-    messages = intake.after_lookup(stored_fingerprints(intake.after_claims(claims)))
-    results = intake.after_publish(get_publisher().publish_many(messages) if messages else [])
-    if intake.unclaim:
-        try:
-            cache.delete_many(intake.unclaim)
-        except Exception as error:
-            _release_failed(error)
+    bodies = [canonical_body(validated) for validated in validated_events]
+    results = [Acceptance(body["eventId"], "accepted", fingerprint_of(body)) for body in bodies]
+    claims = _claim(results)
+    unclaimed = [i for i, held in enumerate(claims) if not _seen_before(results[i], held)]
+    stored = stored_fingerprints([results[i].event_id for i in unclaimed])
+    to_publish = [i for i in unclaimed if not _seen_before(results[i], stored.get(results[i].event_id))]
+    n = names()
+    messages = [
+        (
+            n.event_subject(bodies[i]["eventType"]),
+            event_message(bodies[i], results[i].fingerprint),
+            results[i].event_id,
+        )
+        for i in to_publish
+    ]
+    acks = get_publisher().publish_many(messages) if messages else []
+    for index, ack in zip(to_publish, acks, strict=True):
+        result = results[index]
+        if isinstance(ack, Exception):
+            result.outcome, result.error = "unavailable", str(ack)
+            log.warning("event_publish_failed", event_id=result.event_id, error=str(ack))
+        elif ack.duplicate:
+            result.outcome, result.existing_fingerprint = "duplicate", result.fingerprint
+    _release([result.event_id for result in results if result.outcome == "unavailable"])
+    for result in results:
+        metrics.EVENTS_RECEIVED.labels(result.outcome).inc()
     return results
-
-
-async def accept_claimed_async(intake: Intake, claims: list[str | None]) -> list[Acceptance]:
-    """``accept_events`` from an event loop, once the caller has claimed the ids
-    (``acount_and_claim``, with its throttle): the database lookup and JetStream awaited on
-    the running loop."""
-    messages = intake.after_lookup(await stored_fingerprints_async(intake.after_claims(claims)))
-    sender = sender_for_running_loop()
-    results = intake.after_publish(await sender.publish_many(messages) if messages else [])
-    if intake.unclaim:
-        await release_claims_async(intake.unclaim)
-    return results
-
-
-async def release_claims_async(keys: list[str]) -> None:
-    try:
-        await arelease_all(keys)
-    except Exception as error:
-        _release_failed(error)
 
 
 def upsert_subscriber(user_id: str, fields: dict[str, Any]) -> tuple[Subscriber, bool]:

@@ -28,21 +28,18 @@ class CountingRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        window = self.window(self.get_cache_key(request, view))
-        return window is None or self.allows(window, count_hit(window[0], timeout=window[1]))
-
-    def window(self, ident: str | None) -> tuple[str, int, float] | None:
-        """The counter of this moment's window: (key, its lifetime, the moment); None: no limit."""
         self.rate = self.get_rate()
-        if self.rate is None or ident is None:
-            return None
+        if self.rate is None:
+            return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        ident = self.get_cache_key(request, view)
+        if ident is None:
+            return True
         now = self.timer()
-        return f"{ident}:{int(now // self.duration)}", self.duration + 1, now
-
-    def allows(self, window: tuple[str, int, float], count: int) -> bool:
+        window = int(now // self.duration)
+        count = count_hit(f"{ident}:{window}", timeout=self.duration + 1)  # one round trip with Redis
         if count > self.num_requests:
-            self.wait_seconds = (window[2] // self.duration + 1) * self.duration - window[2]
+            self.wait_seconds = (window + 1) * self.duration - now
             return False
         return True
 
@@ -55,10 +52,7 @@ class ApiKeyRateThrottle(CountingRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         key = request.auth
-        return self.ident(key) if isinstance(key, ApiKey) else None
-
-    def ident(self, key: ApiKey) -> str:
-        return f"throttle:{self.scope}:{key.pk}"
+        return f"throttle:{self.scope}:{key.pk}" if isinstance(key, ApiKey) else None
 
 
 class SubscriberRateThrottle(CountingRateThrottle):

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications import services
-from notifications.answers import conflict_detail, single_event_answer
 from notifications.errors import ServiceUnavailable
 from notifications.models import Subscriber
 from notifications.serializers import (
@@ -30,7 +29,16 @@ from notifications.subscriber_tokens import mint_subscriber_token
 _local = threading.local()
 
 
-def event_checker() -> EventSerializer:
+def _conflict_detail(result: services.Acceptance) -> dict[str, Any]:
+    return {
+        "eventId": result.event_id,
+        "detail": "eventId was already used with a different body.",
+        "existingFingerprint": result.existing_fingerprint,
+        "requestFingerprint": result.fingerprint,
+    }
+
+
+def _event_checker() -> EventSerializer:
     """This thread's EventSerializer, reused: building one (DRF deep-copies every declared field)
     cost a twentieth of a single POST (py-spy, docs/BENCHMARKS.md). Validation keeps no state on
     the instance; one per thread all the same, as the API serves requests from a thread pool.
@@ -49,11 +57,16 @@ class EventCreateView(APIView):
     @extend_schema(request=EventSerializer, responses={202: AcceptedSerializer, 200: AcceptedSerializer})
     def post(self, request: Request) -> Response:
         # run_validation raises the same field errors as is_valid(raise_exception=True).
-        (result,) = services.accept_events([event_checker().run_validation(request.data)])
+        (result,) = services.accept_events([_event_checker().run_validation(request.data)])
         if result.outcome == "unavailable":
             raise ServiceUnavailable(retry_after=settings.RELAY_RETRY_AFTER_SECONDS)
-        code, body = single_event_answer(result)
-        return Response(body, status=code)
+        if result.outcome == "conflict":
+            return Response(_conflict_detail(result), status=status.HTTP_409_CONFLICT)
+        body: dict[str, Any] = {"eventId": result.event_id, "status": "accepted"}
+        if result.outcome == "duplicate":
+            body["duplicate"] = True
+            return Response(body, status=status.HTTP_200_OK)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -111,7 +124,7 @@ class EventBatchView(APIView):
         elif result.outcome == "duplicate":
             item.update(code=200, status="accepted", duplicate=True)
         elif result.outcome == "conflict":
-            item.update(code=409, status="conflict", **conflict_detail(result))
+            item.update(code=409, status="conflict", **_conflict_detail(result))
         else:
             item.update(code=503, status="unavailable", retryAfter=settings.RELAY_RETRY_AFTER_SECONDS)
         return item

@@ -1,4 +1,7 @@
-"""POST /api/events and /api/events/batch: the contract of API.md, against real NATS."""
+"""POST /api/events and /api/events/batch: the contract of API.md, against real NATS.
+
+Most tests use DRF's test client; the ASGI test sends the same requests through the server
+the API runs under, to show that every one takes the middleware stack and the DRF view."""
 
 from __future__ import annotations
 
@@ -6,8 +9,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.signals import request_started
+from django.urls import resolve
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from core.embedded_nats import free_port
@@ -160,12 +168,89 @@ def test_nats_unreachable_is_a_503_with_retry_after_and_a_retry_later_succeeds(
     settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
     response = api.post("/api/events", body, format="json")
     assert response.status_code == 503
-    assert int(response["Retry-After"]) > 0
+    assert int(response["Retry-After"]) == settings.RELAY_RETRY_AFTER_SECONDS
+    assert "retry later" in response.json()["detail"]
     assert not Event.objects.filter(event_id=body["eventId"]).exists()
 
     settings.NATS_URL = reachable
     retry = api.post("/api/events", body, format="json")
     assert retry.status_code == 202, "a 503 must not leave the eventId claimed"
+
+
+def test_other_media_types_are_refused_and_nothing_stored(api: APIClient, event_body: EventBody) -> None:
+    before = stream_messages()
+    assert api.post("/api/events", b"eventId=x", content_type="text/plain").status_code == 415
+    not_json = api.post("/api/events", event_body(), format="json", HTTP_ACCEPT="text/html")
+    assert not_json.status_code == 406
+    assert stream_messages() == before
+
+
+def test_a_key_over_its_rate_gets_a_429_with_retry_after_and_its_event_id_stays_free(
+    api: APIClient, event_body: EventBody, settings: Any
+) -> None:
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "api_key": "2/h"},
+    }
+    codes = [api.post("/api/events", event_body(), format="json").status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
+    body, before = event_body(), stream_messages()
+    refused = api.post("/api/events", body, format="json")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert stream_messages() == before
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    assert api.post("/api/events", body, format="json").status_code == 202, "a 429 claims nothing"
+
+
+def requests_counted_by_middleware(path: str) -> float:
+    """django-prometheus's per-view count: only requests that went through the middleware."""
+    labels = {"view": resolve(path).view_name, "transport": "http", "method": "POST"}
+    return (
+        REGISTRY.get_sample_value("django_http_requests_total_by_view_transport_method_total", labels) or 0.0
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_every_event_post_through_the_asgi_server_takes_the_middleware_and_the_view(
+    asgi_server: str, streams: None, event_body: EventBody
+) -> None:
+    raw_key = (await sync_to_async(ApiKey.issue)("asgi"))[1]
+    singles = requests_counted_by_middleware("/api/events")
+    batches = requests_counted_by_middleware("/api/events/batch")
+    started: list[object] = []
+
+    def count(sender: object, **kwargs: Any) -> None:
+        started.append(sender)
+
+    body = event_body()
+    request_started.connect(count)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://{asgi_server}", headers={"Authorization": f"Bearer {raw_key}"}
+        ) as http:
+            answers = [
+                await http.post("/api/events", json=body, headers={"X-Request-ID": "trace-1"}),
+                await http.post("/api/events", json=body),
+                await http.post("/api/events", json={**body, "data": {"userName": "Jane"}}),
+                await http.post("/api/events", json={"eventId": "no type"}),
+                await http.post("/api/events/batch", json={"events": [event_body()]}),
+            ]
+    finally:
+        request_started.disconnect(count)
+    assert [answer.status_code for answer in answers] == [202, 200, 409, 400, 200]
+    assert len(started) == len(answers), "each request went through Django's request cycle"
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == settings.X_FRAME_OPTIONS
+        assert answer.headers["referrer-policy"] == settings.SECURE_REFERRER_POLICY
+        assert answer.headers["cross-origin-opener-policy"] == settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+    assert answers[0].headers["x-request-id"] == "trace-1"
+    assert len({answer.headers["x-request-id"] for answer in answers}) == len(answers)
+    assert requests_counted_by_middleware("/api/events") == singles + 4
+    assert requests_counted_by_middleware("/api/events/batch") == batches + 1
 
 
 def test_batch_reports_each_item(api: APIClient, event_body: EventBody) -> None:
