@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup --port $(PORT)
-	DEBUG=$${DEBUG:-1} EMAIL_PROVIDERS=$${EMAIL_PROVIDERS:-console} $(PY) manage.py run_all --port $(PORT)
+	DEBUG=$${DEBUG:-1} $(PY) manage.py run_all --port $(PORT)
 
 ## test: the whole suite, on PostgreSQL/Redis/NATS at 127.0.0.1 when they answer (CI=true requires them)
 test: $(VENV)/.installed

@@ -19,4 +19,8 @@ class EmailChannel(FieldAddressChannel):
     content_keys: ClassVar[tuple[str, ...]] = ("subject", "text")
 
     def default_providers(self) -> list[str]:
-        return ["smtp"] if settings.EMAIL_HOST else []
+        """SMTP when a server is set (``EMAIL_HOST`` or ``EMAIL_URL``); without one, ``DEBUG``
+        (as ``make run`` has it) prints each email, and production has no email."""
+        if settings.EMAIL_HOST:
+            return ["smtp"]
+        return ["console"] if settings.DEBUG else []

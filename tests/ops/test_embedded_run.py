@@ -1,9 +1,11 @@
 """`make run`'s process on a bare machine: SQLite, the in-memory channel layer and a nats-server
-from the wheel, every stage in one `run_all`, and a clean stop on Ctrl-C."""
+from the wheel, every stage in one `run_all`, and a clean stop on Ctrl-C; and the email
+provider `make run` picks, SMTP with `EMAIL_HOST` and the console without."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,11 +13,22 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from core.embedded_nats import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("DATABASE_URL", "REDIS_URL", "NATS_URL", "DJANGO_SETTINGS_MODULE")
+PRINT_EMAIL_PROVIDERS = (
+    "from pipeline.channels.registry import provider_names;"
+    " print('email=' + ','.join(provider_names('email')))"
+)
+
+
+def bare_environment() -> dict[str, str]:
+    """This process's environment without anything that configures Relay: a new user's shell."""
+    configures = ("RELAY_", "EMAIL_", "DEBUG", "SECRET_KEY")
+    return {k: v for k, v in os.environ.items() if k not in SERVICES and not k.startswith(configures)}
 
 
 def _wait_for_delivered(base: str, key: str, event_id: str, timeout: float = 30.0) -> dict[str, str]:
@@ -31,12 +44,10 @@ def _wait_for_delivered(base: str, key: str, event_id: str, timeout: float = 30.
 
 
 def test_run_all_embedded_delivers_email_and_in_app_and_stops_cleanly(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in SERVICES and not k.startswith("RELAY_")}
-    env |= {
+    env = bare_environment() | {
         "RELAY_VAR_DIR": str(tmp_path),
         "NATS_EMBEDDED_PORT": str(free_port()),
         "DEBUG": "1",
-        "EMAIL_PROVIDERS": "console",
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -78,5 +89,35 @@ def test_run_all_embedded_delivers_email_and_in_app_and_stops_cleanly(tmp_path: 
     output = (tmp_path / "run_all.log").read_text()
     assert code == 0, output[-3000:]
     assert "embedded_nats_started" in output
-    assert "To: demo@example.test" in output, "the console provider prints the email"
+    assert "To: demo@example.test" in output, "without EMAIL_HOST, the console provider prints the email"
     assert (tmp_path / "relay.sqlite3").exists(), "the embedded default stores in SQLite under the var dir"
+
+
+@pytest.mark.parametrize(
+    ("env", "providers"),
+    [
+        ({}, ["console"]),
+        ({"EMAIL_HOST": "mail.example.com"}, ["smtp"]),
+        ({"EMAIL_URL": "submission://relay:secret@mail.example.com"}, ["smtp"]),
+        ({"EMAIL_HOST": "mail.example.com", "EMAIL_PROVIDERS": "smtp,console"}, ["smtp", "console"]),
+        ({"DEBUG": "0", "SECRET_KEY": "production"}, []),
+    ],
+)
+def test_make_run_sends_email_by_smtp_when_a_server_is_set_and_prints_it_otherwise(
+    env: dict[str, str], providers: list[str]
+) -> None:
+    """The server line of `make run`'s own recipe (`make -n run`), run with the email channel's
+    providers printed in place of `run_all`: whatever the Makefile sets reaches them as it would."""
+    recipe = subprocess.run(["make", "-n", "run"], cwd=ROOT, check=True, capture_output=True, text=True)
+    (serve,) = [line for line in recipe.stdout.splitlines() if "manage.py run_all" in line]
+    command = serve.split("manage.py run_all")[0] + "manage.py shell -c " + shlex.quote(PRINT_EMAIL_PROVIDERS)
+    printed = subprocess.run(
+        ["sh", "-c", command],
+        env=bare_environment() | env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (printed_line,) = [line for line in printed.stdout.splitlines() if line.startswith("email=")]
+    assert printed_line.removeprefix("email=").split(",") == (providers or [""]), printed.stderr
