@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "pipeline",
 ]
 
+# The admin's messages live in its session: the default (cookie, then session) builds a cookie
+# signer on every request, API requests included (py-spy, docs/BENCHMARKS.md, issue 15).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.request_id.RequestIdMiddleware",
