@@ -30,7 +30,7 @@ from django.db import DatabaseError, close_old_connections
 
 from core.redis_client import redis_key, shared_async_redis, shared_redis
 from deliveries.models import Delivery, DeliveryStatus
-from pipeline.providers.base import OutboundMessage, ProviderResult
+from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 
 log = structlog.get_logger(__name__)
 
@@ -142,9 +142,27 @@ class DatabaseLedger:
         return None
 
 
+class NoLedger:
+    """For providers whose send is its own record (``Provider.records_acceptances``)."""
+
+    def record(self, message: OutboundMessage, result: ProviderResult) -> None:
+        return None
+
+    async def find(self, deliveries: Sequence[Delivery]) -> dict[int, ProviderResult]:
+        return {}
+
+    async def forget(self, deliveries: Sequence[Delivery]) -> None:
+        return None
+
+
 _redis_ledger = RedisLedger()
 _database_ledger = DatabaseLedger()
+_no_ledger = NoLedger()
 
 
-def ledger() -> Ledger:
+def ledger(providers: Sequence[Provider]) -> Ledger:
+    """Where the acceptances of these providers are recorded: nowhere when none of them needs
+    it (two Redis round trips a batch saved on the in-app path)."""
+    if not any(p.records_acceptances for p in providers):
+        return _no_ledger
     return _redis_ledger if settings.REDIS_URL else _database_ledger

@@ -69,6 +69,9 @@ class Provider:
 
     name: ClassVar[str]
     channel: ClassVar[str]
+    # False for a provider whose send is its own durable record (the inbox row): the deliver
+    # stage then neither records acceptances for it nor looks them up.
+    records_acceptances: ClassVar[bool] = True
 
     async def send(self, message: OutboundMessage) -> ProviderResult:
         raise NotImplementedError

@@ -50,6 +50,7 @@ def store_and_count(messages: Sequence[OutboundMessage]) -> tuple[list[InboxMess
 class InboxProvider(Provider):
     name: ClassVar[str] = "inbox"
     channel: ClassVar[str] = "in_app"
+    records_acceptances: ClassVar[bool] = False
 
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]

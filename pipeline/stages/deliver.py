@@ -25,9 +25,11 @@ from nats.aio.msg import Msg
 
 from core.bulk import insert_all
 from core.db import run_db
+from core.rows import JoinedRead, Table
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus
 from deliveries.reasons import Reason, as_reason
+from notifications.models import Event, Notification, Subscriber
 from pipeline import acceptances, breaker, delivery_metrics
 from pipeline.channels.base import Destination
 from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
@@ -75,14 +77,23 @@ class Settled:
     attempts: dict[int, int] = field(default_factory=dict)
 
 
+# The batch's deliveries with their notifications, events and subscribers (core/rows.py).
+DELIVERIES = JoinedRead(
+    [Table(Delivery, "d"), Table(Notification, "n"), Table(Event, "e"), Table(Subscriber, "s")],
+    "{d} JOIN {n} ON n.id = d.notification_id JOIN {e} ON e.id = n.event_id "
+    "JOIN {s} ON s.id = n.subscriber_id",
+    key="d.id",
+)
+
+
 def load_deliveries(ids: list[int]) -> dict[int, Delivery]:
     """The batch's deliveries, in the batch's order (each subscriber's messages go out in it)."""
-    found = (
-        Delivery.objects.filter(pk__in=ids)
-        .select_related("notification__event", "notification__subscriber")
-        .order_by()
-        .in_bulk()
-    )
+    found = {}
+    for delivery, notification, event, subscriber in DELIVERIES.fetch(ids):
+        assert isinstance(delivery, Delivery) and isinstance(notification, Notification)
+        notification.event, notification.subscriber = event, subscriber
+        delivery.notification = notification
+        found[delivery.pk] = delivery
     return {pk: found[pk] for pk in ids if pk in found}
 
 
@@ -241,7 +252,8 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             continue
         wanted.setdefault(payload["delivery_id"], []).append(msg)
     deliveries = await run_db(load_deliveries, list(wanted))
-    ledger = acceptances.ledger()
+    providers = providers_for(channel)
+    ledger = acceptances.ledger(providers)
     pending = [d for d in deliveries.values() if d.status == DeliveryStatus.PENDING]
     # A provider took these before a worker died uncommitted: settle them, never send again.
     accepted = await ledger.find(pending)
@@ -275,7 +287,6 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
             if verdict is not None and verdict.action == "suppress":
                 finish(outcome.delivery, DeliveryStatus.SUPPRESSED, verdict.reason)
         to_send = [o for o in to_send if o.delivery.status == DeliveryStatus.PENDING]
-    providers = providers_for(channel)
     if to_send and not providers:
         for outcome in to_send:
             finish(outcome.delivery, DeliveryStatus.FAILED, Reason.PROVIDER_NOT_CONFIGURED)

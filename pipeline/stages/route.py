@@ -14,11 +14,12 @@ from django.db import transaction
 from nats.aio.msg import Msg
 
 from core.db import run_db
+from core.rows import JoinedRead, Table
 from deliveries import lifecycle
 from deliveries.models import Decision as DecisionAction
 from deliveries.models import Delivery, DeliveryStatus
 from deliveries.reasons import Reason
-from notifications.models import Notification
+from notifications.models import Event, Notification, Subscriber
 from pipeline import delivery_metrics
 from pipeline.channels.registry import channel_configured, get_channel, reachable
 from pipeline.context import StageContext
@@ -27,6 +28,7 @@ from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
 from pipeline.ratelimit import over_limit
 from preferences.engine import Candidate, Decision, Gates, decide_all
+from preferences.models import QuietHours
 from preferences.selectors import routing_facts
 from templates_admin.rendering import TemplateRenderError, render
 
@@ -92,6 +94,25 @@ def _decided_delivery(
     return delivery
 
 
+# The batch's notifications with their events, subscribers and quiet hours (core/rows.py).
+NOTIFICATIONS = JoinedRead(
+    [Table(Notification, "n"), Table(Event, "e"), Table(Subscriber, "s"), Table(QuietHours, "q", True)],
+    "{n} JOIN {e} ON e.id = n.event_id JOIN {s} ON s.id = n.subscriber_id "
+    "LEFT JOIN {q} ON q.subscriber_id = s.id",
+    key="n.id",
+)
+
+
+def load_notifications(ids: list[int]) -> list[Notification]:
+    notifications = []
+    for notification, event, subscriber, quiet_hours in NOTIFICATIONS.fetch(ids):
+        assert isinstance(notification, Notification) and isinstance(subscriber, Subscriber)
+        notification.event, notification.subscriber = event, subscriber
+        Subscriber.quiet_hours.related.set_cached_value(subscriber, quiet_hours)
+        notifications.append(notification)
+    return notifications
+
+
 ROUTE_GATES = Gates(duplicates=decided_already, over_limit=over_limit)
 
 
@@ -102,12 +123,7 @@ def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
     rate limits cost one Redis round trip each, and the deliveries go in with one insert.
     A pair decided before (a replayed message) keeps its first decision.
     """
-    found = (
-        Notification.objects.filter(pk__in=notification_ids)
-        .select_related("event", "subscriber", "subscriber__quiet_hours")
-        .order_by()
-        .in_bulk()
-    )
+    found = {n.pk: n for n in load_notifications(notification_ids)}
     notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
     subscribers = {n.subscriber for n in notifications}
     facts = routing_facts(
