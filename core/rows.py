@@ -9,7 +9,7 @@ attaches related objects through the relation descriptors. Works on PostgreSQL a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -38,32 +38,36 @@ class Table:
 
 
 class JoinedRead:
-    """``SELECT <every concrete column of tables> FROM <from_sql> WHERE <key> IN (...)``.
+    """``SELECT <every concrete column of tables> FROM <from_sql> WHERE <key> IN (...) AND ...``.
 
     ``from_sql`` names the tables as ``{alias}`` placeholders, e.g.
-    ``"{n} JOIN {e} ON e.id = n.event_id"``; ``key`` is the column the ids are matched on.
+    ``"{n} JOIN {e} ON e.id = n.event_id"``; ``keys`` are the columns matched, one list of
+    values each.
     """
 
-    def __init__(self, tables: Sequence[Table], from_sql: str, key: str) -> None:
-        self.tables, self.from_sql, self.key = list(tables), from_sql, key
+    def __init__(self, tables: Sequence[Table], from_sql: str, *keys: str) -> None:
+        self.tables, self.from_sql, self.keys = list(tables), from_sql, keys
         self._by_vendor: dict[str, list[list[list[Converter]]]] = {}
 
-    def fetch(self, ids: Sequence[Any]) -> list[list[Model | None]]:
+    def fetch(self, *values: Collection[Any]) -> list[list[Model | None]]:
         """One list per row: an instance per table, in the tables' order (None for a missing
         optional one)."""
-        if not ids:
+        if not all(values):
             return []
         model = self.tables[0].model
         connection = connections[router.db_for_read(model)]
         quote = connection.ops.quote_name
         columns = ", ".join(f"{t.alias}.{quote(f.column)}" for t in self.tables for f in t.fields)
         tables = {t.alias: t.name(connection) for t in self.tables}
-        sql = (
-            f"SELECT {columns} FROM {self.from_sql.format(**tables)} "
-            f"WHERE {self.key} IN ({', '.join(['%s'] * len(ids))})"
+        where = " AND ".join(
+            f"{key} IN ({', '.join(['%s'] * len(these))})"
+            for key, these in zip(self.keys, values, strict=True)
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, list(ids))
+            cursor.execute(
+                f"SELECT {columns} FROM {self.from_sql.format(**tables)} WHERE {where}",
+                [value for these in values for value in these],
+            )
             rows = cursor.fetchall()
         return [self._instances(row, connection) for row in rows]
 

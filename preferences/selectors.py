@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.rows import JoinedRead, Table
 from notifications.models import Subscriber
 from preferences.engine import Choice, RoutingFacts
 from preferences.models import ANY, EventTypeDefault, Preference, QuietHours
@@ -23,22 +24,28 @@ def _quiet_hours(subscribers: Collection[Subscriber], ids: set[int]) -> Iterable
     return QuietHours.objects.filter(subscriber_id__in=ids)
 
 
+# Written-out reads (core/rows.py): compiling them per batch cost route more than running them.
+PREFERENCES = JoinedRead([Table(Preference, "p")], "{p}", "p.subscriber_id", "p.event_type")
+DEFAULTS = JoinedRead([Table(EventTypeDefault, "d")], "{d}", "d.event_type")
+
+
 def _preferences(ids: set[int], types: set[str]) -> Iterable[tuple[Any, ...]]:
-    return (
-        Preference.objects.filter(subscriber_id__in=ids, event_type__in=types)
-        .order_by()
-        .values_list(
-            "subscriber_id", "channel", "event_type", "enabled", "quiet_hours_start", "quiet_hours_end"
+    for (row,) in PREFERENCES.fetch(ids, types):
+        assert isinstance(row, Preference)
+        yield (
+            row.subscriber_id,
+            row.channel,
+            row.event_type,
+            row.enabled,
+            row.quiet_hours_start,
+            row.quiet_hours_end,
         )
-    )
 
 
 def _defaults(types: set[str]) -> Iterable[tuple[str, str, bool]]:
-    return (
-        EventTypeDefault.objects.filter(event_type__in=types)
-        .order_by()
-        .values_list("event_type", "channel", "enabled")
-    )
+    for (row,) in DEFAULTS.fetch(types):
+        assert isinstance(row, EventTypeDefault)
+        yield row.event_type, row.channel, row.enabled
 
 
 def routing_facts(

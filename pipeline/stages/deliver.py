@@ -82,7 +82,7 @@ DELIVERIES = JoinedRead(
     [Table(Delivery, "d"), Table(Notification, "n"), Table(Event, "e"), Table(Subscriber, "s")],
     "{d} JOIN {n} ON n.id = d.notification_id JOIN {e} ON e.id = n.event_id "
     "JOIN {s} ON s.id = n.subscriber_id",
-    key="d.id",
+    "d.id",
 )
 
 

@@ -99,7 +99,7 @@ NOTIFICATIONS = JoinedRead(
     [Table(Notification, "n"), Table(Event, "e"), Table(Subscriber, "s"), Table(QuietHours, "q", True)],
     "{n} JOIN {e} ON e.id = n.event_id JOIN {s} ON s.id = n.subscriber_id "
     "LEFT JOIN {q} ON q.subscriber_id = s.id",
-    key="n.id",
+    "n.id",
 )
 
 
