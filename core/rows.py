@@ -23,15 +23,18 @@ Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 @dataclass(frozen=True)
 class Table:
-    """A model in the read under an alias; ``optional`` for the right side of a LEFT JOIN."""
+    """A model in the read under an alias; ``optional`` for the right side of a LEFT JOIN;
+    ``only`` to read just these fields (the others are deferred, as with ``.only()``)."""
 
     model: type[Model]
     alias: str
     optional: bool = False
+    only: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> list[Field[Any, Any]]:
-        return list(self.model._meta.concrete_fields)
+        fields = self.model._meta.concrete_fields
+        return [f for f in fields if f.name in self.only] if self.only else list(fields)
 
     def name(self, connection: BaseDatabaseWrapper) -> str:
         return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
