@@ -47,6 +47,33 @@ pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 KILL_EVERY = tuple(float(s) for s in os.environ.get("RELAY_RELIABILITY_KILL_EVERY", "2,4").split(","))
 
 
+async def kill_until_sent(
+    workers: list[Worker],
+    target: int,
+    every: tuple[float, float],
+    timeout: float,
+    rounds: int | None = None,
+) -> tuple[int, int]:
+    """SIGKILL and restart every worker, a random ``every`` seconds after they are all up again,
+    until ``target`` deliveries are sent (at most ``rounds`` times); the rounds and the seconds."""
+    done = sync_to_async(lambda: Delivery.objects.filter(status="sent").count())
+    loop = asyncio.get_running_loop()
+    started, killed = loop.time(), 0
+    next_kill: float | None = None
+    while await done() < target:
+        assert loop.time() - started < timeout, "not everything was delivered in time"
+        await asyncio.sleep(0.25)
+        if next_kill is None and (rounds is None or killed < rounds) and all(w.ready() for w in workers):
+            next_kill = loop.time() + random.uniform(*every)
+        if next_kill is not None and loop.time() >= next_kill:
+            for worker in workers:
+                worker.signal(signal.SIGKILL)
+                worker.start()
+            killed += 1
+            next_kill = None
+    return killed, round(loop.time() - started)
+
+
 async def test_deliver_workers_killed_every_few_seconds_deliver_every_event_exactly_once(
     private_nats: PrivateNats,
     smtp_sink: SmtpSink,
@@ -59,26 +86,11 @@ async def test_deliver_workers_killed_every_few_seconds_deliver_every_event_exac
     workers = [Worker(channel, tmp_path, **env) for channel in ("email", "in_app")]
     for worker in workers:
         worker.start()
-    done = sync_to_async(lambda: Delivery.objects.filter(status="sent").count())
-    kills = 0
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     async with stages("ingest", "route"):
         sent = await submit(event_bodies(event_body, subscribers, EVENTS, ["email", "in_app"], "kill"))
         assert len(sent) == EVENTS
-        next_kill: float | None = None
-        while await done() < 2 * EVENTS:
-            assert loop.time() - started < 300, "not everything was delivered in time"
-            await asyncio.sleep(0.5)
-            if next_kill is None and all(worker.ready() for worker in workers):
-                next_kill = loop.time() + random.uniform(*KILL_EVERY)
-            if next_kill is not None and loop.time() >= next_kill:
-                for worker in workers:
-                    worker.signal(signal.SIGKILL)
-                    worker.start()
-                    kills += 1
-                next_kill = None
-    elapsed = round(loop.time() - started)
+        rounds, elapsed = await kill_until_sent(workers, 2 * EVENTS, KILL_EVERY, timeout=300)
+    kills = rounds * len(workers)
     await asyncio.sleep(4)  # longer than ack_wait: a copy redelivered after a kill would arrive now
     for worker in workers:
         worker.signal(signal.SIGTERM)
@@ -217,26 +229,12 @@ async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
         )
         for i in range(total)
     ]
-    done = sync_to_async(lambda: Delivery.objects.filter(status="sent").count())
-    rounds = 0
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     async with stages("ingest", "route"):
         sent = await submit(bodies)
         assert len(sent) == total
-        next_kill: float | None = None
-        while await done() < len(channels) * total:
-            assert loop.time() - started < 150, "not everything was delivered in time"
-            await asyncio.sleep(0.25)
-            if next_kill is None and rounds < KILL_ROUNDS and all(worker.ready() for worker in workers):
-                next_kill = loop.time() + random.uniform(1, 2)
-            if next_kill is not None and loop.time() >= next_kill:
-                for worker in workers:
-                    worker.signal(signal.SIGKILL)
-                    worker.start()
-                rounds += 1
-                next_kill = None
-    elapsed = round(loop.time() - started)
+        rounds, elapsed = await kill_until_sent(
+            workers, len(channels) * total, (1.0, 2.0), timeout=150, rounds=KILL_ROUNDS
+        )
     await asyncio.sleep(4)  # longer than ack_wait: a copy redelivered after a kill would arrive now
     for worker in workers:
         worker.signal(signal.SIGTERM)
