@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "deliveries",
     "templates_admin",
     "realtime",
+    "workflows",
     "pipeline",
 ]
 
