@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Event-driven notifications: email, SMS, push and in-app.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A step's ``type`` by its own name, not the generic "TypeEnum" another ``type`` would share.
+    "ENUM_NAME_OVERRIDES": {"WorkflowStepTypeEnum": "workflows.definitions.STEP_TYPES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.openapi.add_error_responses",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("preferences.urls")),
     path("api/", include("deliveries.urls")),
     path("api/", include("ops.urls")),
+    path("api/", include("workflows.urls")),
     path("api/webhooks/", include("deliveries.webhook_urls")),
     path("", include("realtime.urls")),
 ]
