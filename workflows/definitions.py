@@ -107,6 +107,14 @@ def duration(value: Any) -> int:
     return seconds
 
 
+def format_duration(seconds: int) -> str:
+    """Seconds in the largest unit that divides them (3600: "1h", 5400: "90m"), as :func:`duration` reads."""
+    for unit in ("d", "h", "m"):
+        if seconds % UNIT_SECONDS[unit] == 0:
+            return f"{seconds // UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
 def positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("Must be a whole number of at least 1.")
@@ -258,6 +266,19 @@ STEP_TYPES: dict[str, StepType] = {
 }
 # Checks across a config's fields, run once each field is valid on its own.
 CROSS_CHECKS: dict[str, Callable[[dict[str, Any], dict[str, list[str]]], None]] = {"digest": _check_digest}
+
+
+def readable(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored steps with durations written as "10m", "1h": for files and the admin's text."""
+    shown = []
+    for step in steps:
+        fields = STEP_TYPES[step["type"]].fields
+        config = {
+            key: format_duration(value) if fields.get(key) is duration else value
+            for key, value in step["config"].items()
+        }
+        shown.append(step | {"config": config})
+    return shown
 
 
 def _unknown_keys(body: dict[str, Any], allowed: tuple[str, ...], errors: dict[str, Any]) -> None:

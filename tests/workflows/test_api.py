@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from notifications.models import ApiKey
 
 pytestmark = pytest.mark.django_db
+CHANNELS = ["email", "sms", "push", "in_app", "webhook"]
 
 COMMENT = {
     "name": "Comment",
@@ -108,7 +109,7 @@ def test_delete_answers_204_and_a_later_put_creates_again(api: APIClient) -> Non
                     "1": {
                         "config": {
                             "channel": [
-                                '"fax" is not a registered channel; use one of: email, sms, push, in_app, webhook.'
+                                '"fax" is not a registered channel; use one of: ' + ", ".join(CHANNELS) + "."
                             ]
                         }
                     }
