@@ -135,16 +135,10 @@ def import_workflows(paths: list[Path]) -> ImportReport:
     if problems:
         raise ImportRefused(problems)
     report = ImportReport()
-    current = selectors.current_versions(definitions)
     with transaction.atomic():
         for key, body in definitions.items():
-            version = current.get(key)
-            if version is not None and (version.name, version.steps) == normalize(body):
-                report.unchanged.append((key, version.version))
-                continue
-            published, _ = services.publish(key, body)
-            outcome = report.created if version is None else report.updated
-            outcome.append((key, published.version))
+            version, outcome = services.publish_changes(key, body)
+            getattr(report, outcome).append((key, version.version))
     return report
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import Max
 
 from workflows.definitions import DefinitionError, normalize, workflow_key
 from workflows.models import Workflow, WorkflowVersion
+
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 def publish(key: str, body: Any) -> tuple[WorkflowVersion, bool]:
@@ -19,6 +21,17 @@ def publish(key: str, body: Any) -> tuple[WorkflowVersion, bool]:
     written then. The workflow row is locked while the version number is chosen, so concurrent
     publishes get distinct, consecutive versions.
     """
+    version, outcome = _publish(key, body, skip_unchanged=False)
+    return version, outcome == "created"
+
+
+def publish_changes(key: str, body: Any) -> tuple[WorkflowVersion, Outcome]:
+    """As :func:`publish`, but a body equal to the current version (once normalized) publishes
+    nothing: imports and admin saves of an unchanged workflow add no version."""
+    return _publish(key, body, skip_unchanged=True)
+
+
+def _publish(key: str, body: Any, skip_unchanged: bool) -> tuple[WorkflowVersion, Outcome]:
     try:
         workflow_key(key)
     except ValueError as error:
@@ -27,15 +40,20 @@ def publish(key: str, body: Any) -> tuple[WorkflowVersion, bool]:
     with transaction.atomic():
         Workflow.objects.get_or_create(key=key)
         workflow = Workflow.objects.select_for_update().get(key=key)
+        # Read after the lock, in its own query: a join in the locking query would return the
+        # version current when the statement began, not the one a concurrent publish just set.
+        current = workflow.current
+        if skip_unchanged and current is not None and (current.name, current.steps) == (name, steps):
+            current.workflow = workflow
+            return current, "unchanged"
         latest = workflow.versions.aggregate(latest=Max("version"))["latest"] or 0
         version = WorkflowVersion.objects.create(
             workflow=workflow, version=latest + 1, name=name, steps=steps
         )
-        created = workflow.current_id is None
         workflow.name, workflow.current = name, version
         workflow.save(update_fields=["name", "current", "updated_at"])
     version.workflow = workflow
-    return version, created
+    return version, "created" if current is None else "updated"
 
 
 def delete(key: str) -> bool:
