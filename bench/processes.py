@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = [
     ("ingest", ["consume", "ingest"]),
     ("route", ["consume", "route"]),
+    ("workflow", ["consume", "workflow"]),
     ("deliver-in_app", ["consume", "deliver", "--channel", "in_app"]),
     ("deliver-email", ["consume", "deliver", "--channel", "email"]),
 ]

@@ -215,6 +215,9 @@ RELAY_SCHEDULER_BATCH = int(os.environ.get("RELAY_SCHEDULER_BATCH", "500"))
 # A pending delivery unchanged this long lost its message (a crash between commit and
 # publish): the scheduler dispatches it again. Longer than the longest backoff + ack_wait.
 RELAY_STRANDED_AFTER = float(os.environ.get("RELAY_STRANDED_AFTER", "900"))
+# A workflow wait the scheduler claimed is due again this long after, should its wake
+# message be lost (the scheduler died between its commit and its publish).
+RELAY_WAIT_LEASE = float(os.environ.get("RELAY_WAIT_LEASE", "30"))
 
 # --- Email (Django's own names) -------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

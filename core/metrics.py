@@ -48,6 +48,20 @@ CIRCUIT_BREAKER_STATE = Gauge(
     ["provider"],
     multiprocess_mode="max",
 )
+WORKFLOW_RUNS = Counter(
+    "workflow_runs", "Workflow runs ending, by workflow (its event type) and final status.", ["workflow", "status"]
+)
+WORKFLOW_STEP_DURATION = Histogram(
+    "workflow_step_duration_seconds",
+    "Time one workflow step took to run (not the time it waited).",
+    ["type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+WORKFLOW_WAITING_RUNS = Gauge(
+    "workflow_waiting_runs",
+    "Workflow runs waiting (delay, waitFor, a deferred step), as the scheduler last counted them.",
+    multiprocess_mode="max",
+)
 BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 
 

@@ -43,6 +43,11 @@ class Names:
     def route_subject(self) -> str:
         return self.subject("relay.route")
 
+    @property
+    def workflow_subject(self) -> str:
+        """Runs to advance: started by route, woken by the scheduler and by inbox reads."""
+        return self.subject("relay.workflow.run")
+
     def deliver_subject(self, channel: str) -> str:
         return self.subject(f"relay.deliver.{channel}")
 
@@ -58,6 +63,7 @@ class Names:
         result = {
             "ingest": (self.events_stream, self.subject("relay.events.>")),
             "route": (self.work_stream, self.route_subject),
+            "workflow": (self.work_stream, self.workflow_subject),
         }
         for channel in channel_names():
             result[self.deliver_durable(channel)] = (self.work_stream, self.deliver_subject(channel))

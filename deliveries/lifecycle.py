@@ -14,7 +14,7 @@ suppressed) never moves, except ``failed`` by an explicit ``replay``.
     pending --mark_sent--> sent --report--> delivered | bounced | failed
     pending --schedule_retry | wait_for_breaker | redispatch--> pending
     pending --dead_letter | fail--> failed --replay--> pending
-    pending | deferred | scheduled --expire--> suppressed
+    pending | deferred | scheduled --expire | cancel--> suppressed
     pending --suppress--> suppressed
 
 The routing decision (``decision``, ``decision_reason``, ``decision_rule``) is written by
@@ -55,6 +55,7 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "fail": (frozenset({S.PENDING}), frozenset({S.FAILED})),
     "suppress": (frozenset({S.PENDING}), frozenset({S.SUPPRESSED})),
     "expire": (UNSENT, frozenset({S.SUPPRESSED})),
+    "cancel": (UNSENT, frozenset({S.SUPPRESSED})),
     "report": (frozenset({S.SENT}), frozenset({S.DELIVERED, S.BOUNCED, S.FAILED})),
     "replay": (frozenset({S.FAILED}), frozenset({S.PENDING})),
 }
@@ -173,6 +174,11 @@ def redispatch(ids: Iterable[int]) -> list[int]:
 def expire(ids: Iterable[int]) -> list[int]:
     """Unsent deliveries whose event's ``expiresAt`` has passed."""
     return _ids(_move("expire", [Step(pk, S.SUPPRESSED, Reason.EXPIRED) for pk in ids]))
+
+
+def cancel(ids: Iterable[int]) -> list[int]:
+    """Unsent deliveries of a workflow run that was cancelled (``POST /api/workflows/cancel``)."""
+    return _ids(_move("cancel", [Step(pk, S.SUPPRESSED, Reason.CANCELLED) for pk in ids]))
 
 
 # --- Sending (the deliver stage) -----------------------------------------------------------

@@ -23,6 +23,7 @@ class Reason(models.TextChoices):
     QUIET_HOURS = "quiet_hours"
     SCHEDULED = "scheduled"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
     PROVIDER_NOT_CONFIGURED = "provider_not_configured"
     TEMPLATE_ERROR = "template_error"
     # Outcomes of sending

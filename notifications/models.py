@@ -90,6 +90,8 @@ class Event(models.Model):
     locale = models.CharField(max_length=16, blank=True, default="")
     scheduled_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Names the workflow runs this event starts, for POST /api/workflows/cancel.
+    cancellation_key = models.CharField(max_length=128, blank=True, default="")
     fingerprint = models.CharField(max_length=64)
     accepted_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

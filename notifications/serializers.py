@@ -55,6 +55,7 @@ class EventSerializer(StrictSerializer):
     locale = serializers.CharField(max_length=16, required=False)
     scheduledAt = serializers.DateTimeField(required=False)
     expiresAt = serializers.DateTimeField(required=False)
+    cancellationKey = serializers.CharField(max_length=128, required=False)
 
     def validate_eventId(self, value: str) -> str:
         if not EVENT_ID_RE.match(value):

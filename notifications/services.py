@@ -71,6 +71,7 @@ def event_message(body: dict[str, Any], fingerprint: str) -> bytes:
             "locale": body.get("locale", ""),
             "scheduled_at": body.get("scheduledAt"),
             "expires_at": body.get("expiresAt"),
+            "cancellation_key": body.get("cancellationKey", ""),
             "fingerprint": fingerprint,
             "accepted_at": timezone.now().isoformat(),
         }

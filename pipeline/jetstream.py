@@ -45,7 +45,7 @@ def stream_configs(n: Names) -> list[StreamConfig]:
         ),
         StreamConfig(
             name=n.work_stream,
-            subjects=[n.route_subject, n.subject("relay.deliver.>")],
+            subjects=[n.route_subject, n.subject("relay.workflow.>"), n.subject("relay.deliver.>")],
             storage=StorageType.FILE,
             retention=RetentionPolicy.WORK_QUEUE,
             duplicate_window=120.0,

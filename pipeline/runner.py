@@ -25,6 +25,7 @@ from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
 from pipeline.stages.route import route
+from pipeline.stages.workflow import workflow
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +46,8 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
         return StageSpec("ingest", "ingest", n.events_stream, ingest)
     if stage == "route":
         return StageSpec("route", "route", n.work_stream, route)
+    if stage == "workflow":
+        return StageSpec("workflow", "workflow", n.work_stream, workflow)
     if stage == "deliver" and channel in channel_names():
         return StageSpec(
             f"deliver:{channel}", n.deliver_durable(channel), n.work_stream, partial(deliver, channel=channel)
@@ -53,7 +56,7 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
 
 
 def all_stage_specs(n: Names) -> list[StageSpec]:
-    return [stage_spec("ingest", n), stage_spec("route", n)] + [
+    return [stage_spec("ingest", n), stage_spec("route", n), stage_spec("workflow", n)] + [
         stage_spec("deliver", n, channel) for channel in channel_names()
     ]
 

@@ -11,6 +11,10 @@ It also re-dispatches *stranded* deliveries: rows left ``pending`` for longer th
 ``RELAY_STRANDED_AFTER`` seconds without any change, which is what a crash between a
 commit and its publish leaves behind (this scheduler's own, say). The deliver stage skips
 anything already sent, so a second message for a live delivery costs a lookup, not a send.
+
+Workflow waits (a ``delay``, a ``waitFor`` timeout) are claimed the same way
+(``workflows.waits``) and wake their runs on ``relay.workflow.run``; so are runs a crash left
+``running`` without a message.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from nats.js import JetStreamContext
 
-from core import nats_client
+from core import metrics, nats_client
 from core.db import run_db
 from core.names import Names, names
 from deliveries import lifecycle
@@ -34,6 +38,7 @@ from deliveries.models import Delivery, DeliveryStatus
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import encode
 from pipeline.runner import ensure_streams, install_stop_signals
+from workflows import waits
 
 log = structlog.get_logger(__name__)
 
@@ -56,10 +61,11 @@ class PassResult:
     published: int = 0
     expired: int = 0
     redispatched: int = 0
+    woken: int = 0  # workflow runs
 
     @property
     def idle(self) -> bool:
-        return not (self.published or self.expired or self.redispatched)
+        return not (self.published or self.expired or self.redispatched or self.woken)
 
 
 def expire_overdue(now: datetime, limit: int) -> int:
@@ -125,14 +131,32 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
         await run_db(release, claimed)
         raise
     result.published, result.redispatched = len(claimed), len(stranded)
+    result.woken = await wake_runs(js, n, now, batch)
     if not result.idle:
         log.info(
             "scheduler_pass",
             published=result.published,
             expired=result.expired,
             redispatched=result.redispatched,
+            woken=result.woken,
         )
     return result
+
+
+async def wake_runs(js: JetStreamContext, n: Names, now: datetime, batch: int) -> int:
+    """Publish the runs whose waits are due, or that a crash stranded; count the waiting ones.
+
+    A claimed wait is leased, not removed: if this publish fails, it is due again after
+    ``RELAY_WAIT_LEASE`` seconds.
+    """
+    runs = await run_db(waits.claim_due_waits, now, batch)
+    runs += await run_db(waits.claim_stranded_runs, now, batch)
+    stamp = int(now.timestamp() * 1000)
+    await publish_all(
+        js, (Outgoing(n.workflow_subject, encode({"run_id": rid}), f"w{rid}-{stamp}") for rid in runs)
+    )
+    metrics.WORKFLOW_WAITING_RUNS.set(await run_db(waits.waiting_runs))
+    return len(runs)
 
 
 async def run_scheduler(
@@ -157,6 +181,7 @@ async def run_scheduler(
             totals.published += result.published
             totals.expired += result.expired
             totals.redispatched += result.redispatched
+            totals.woken += result.woken
             if result.idle:
                 if once:
                     break

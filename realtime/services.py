@@ -21,6 +21,7 @@ from django.utils import timezone
 from realtime.groups import inbox_group
 from realtime.models import InboxMessage
 from realtime.selectors import inbox_counts
+from realtime.signals import inbox_changed
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +61,7 @@ def _owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
 def _finish(subscriber_id: int, action: str, ids: list[int], now: datetime) -> InboxChange:
     change = InboxChange(action, sorted(ids), now, inbox_counts(subscriber_id))
     broadcast(subscriber_id, change.group_message())
+    inbox_changed.send(sender=InboxMessage, subscriber_id=subscriber_id, action=action, ids=change.ids)
     log.info("inbox_changed", subscriber_id=subscriber_id, action=action, messages=len(ids))
     return change
 

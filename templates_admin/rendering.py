@@ -10,6 +10,7 @@ staff template raises ``TemplateRenderError``; route records it on the delivery.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,10 +73,21 @@ def template_context(
     return {**data, "data": data, "subscriber": subscriber, "event": event}
 
 
-def render(event: Event, subscriber: Subscriber, channel: str) -> dict[str, Any]:
-    """The content of one delivery; the event's locale wins over the subscriber's."""
+def render(
+    event: Event,
+    subscriber: Subscriber,
+    channel: str,
+    template: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The content of one delivery; the event's locale wins over the subscriber's.
+
+    ``template`` names another event type whose templates to use (a workflow step's choice);
+    ``extra`` adds to the context (a workflow's ``digest``).
+    """
     context = template_context(event.data, subscriber_context(subscriber), event_context(event))
-    return render_content(event.event_type, channel, event.locale or subscriber.locale, context)
+    context.update(copy.deepcopy(dict(extra or {})))
+    return render_content(template or event.event_type, channel, event.locale or subscriber.locale, context)
 
 
 def render_content(event_type: str, channel: str, locale: str, context: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def persist_events(payloads: list[dict[str, Any]]) -> Persisted:
                     locale=p.get("locale") or "",
                     scheduled_at=_parse_time(p.get("scheduled_at")),
                     expires_at=_parse_time(p.get("expires_at")),
+                    cancellation_key=p.get("cancellation_key") or "",
                     fingerprint=p["fingerprint"],
                     accepted_at=_parse_time(p["accepted_at"]),
                 )

@@ -2,10 +2,17 @@
 
 One Delivery per (notification, channel), whatever the decision, so every requested channel
 is accounted for. Replays find the rows and only re-dispatch those still pending.
+
+A notification whose event type has a current workflow version goes another way: it starts a
+workflow run (``workflows.runs``), handed to the workflow stage, whose ``send`` steps decide
+their deliveries here too (``decide_sends``).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +38,8 @@ from preferences.engine import Candidate, Decision, Gates, decide_all
 from preferences.models import QuietHours
 from preferences.selectors import routing_facts
 from templates_admin.rendering import TemplateRenderError, render
+from workflows.runs import start_runs
+from workflows.selectors import current_versions
 
 log = structlog.get_logger(__name__)
 
@@ -58,10 +67,29 @@ def _predecided(notification: Notification, channel: str, now: datetime) -> Deli
     return None
 
 
-def _decided_delivery(
-    notification: Notification, channel: str, decision: Decision, now: datetime
-) -> Delivery:
-    event, subscriber = notification.event, notification.subscriber
+@dataclass(frozen=True)
+class Send:
+    """One delivery to decide: a notification on a channel, shaped (for a workflow step) by
+    another event type's templates, ``urgent``, and more template context."""
+
+    notification: Notification
+    channel: str
+    template: str = ""
+    urgent: bool = False
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def routed_event(self) -> Event:
+        """The event as the rules see it: ``urgent`` makes it urgent for this delivery only."""
+        event = self.notification.event
+        if not self.urgent or event.priority == "urgent":
+            return event
+        event = copy.copy(event)
+        event.priority = "urgent"
+        return event
+
+
+def _decided_delivery(send: Send, event: Event, decision: Decision, now: datetime) -> Delivery:
+    notification, channel, subscriber = send.notification, send.channel, send.notification.subscriber
     delivery = Delivery(
         notification=notification,
         channel=channel,
@@ -73,7 +101,7 @@ def _decided_delivery(
         delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, decision.reason
         return delivery
     try:
-        delivery.content = render(event, subscriber, channel)
+        delivery.content = render(event, subscriber, channel, send.template, send.context)
         missing = [key for key in get_channel(channel).content_keys if key not in delivery.content]
         if missing:
             raise TemplateRenderError(f"the {channel} content lacks {', '.join(missing)}")
@@ -116,48 +144,67 @@ def load_notifications(ids: list[int]) -> list[Notification]:
 ROUTE_GATES = Gates(duplicates=decided_already, over_limit=over_limit)
 
 
-def plan_deliveries(notification_ids: list[int]) -> list[tuple[str, int]]:
-    """Create the batch's deliveries; return (channel, delivery id) of those to send now.
+def decide_sends(sends: Sequence[Send]) -> tuple[list[Delivery], bool]:
+    """Decide and create one delivery per send; return those created, and whether some pair
+    had been decided before (a replay: it keeps its first decision).
 
     The facts of the whole batch are loaded up front (a fixed number of queries), dedup and
     rate limits cost one Redis round trip each, and the deliveries go in with one insert.
+    """
+    subscribers = {s.notification.subscriber for s in sends}
+    facts = routing_facts(
+        subscribers,
+        {s.notification.event.event_type for s in sends},
+        reachable(subscribers, [s.channel for s in sends]),
+    )
+    deliveries: list[Delivery] = []
+    candidates: list[Candidate] = []
+    routed: dict[tuple[int, str], tuple[Send, Event]] = {}
+    for send in sends:
+        settled = _predecided(send.notification, send.channel, facts.now)
+        if settled is not None:
+            deliveries.append(settled)
+            continue
+        event = send.routed_event()
+        candidates.append(Candidate(send.notification.pk, event, send.notification.subscriber, send.channel))
+        routed[(send.notification.pk, send.channel)] = (send, event)
+    decided_before = False
+    for key, decision in decide_all(candidates, facts, ROUTE_GATES).items():
+        if decision.reason != "duplicate":
+            deliveries.append(_decided_delivery(*routed[key], decision, facts.now))
+        else:
+            decided_before = True
+    with transaction.atomic():
+        created = lifecycle.decide(deliveries)
+    delivery_metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
+    return created, decided_before
+
+
+@dataclass
+class Plan:
+    dispatch: list[tuple[str, int]]  # (channel, delivery id) to send now
+    runs: list[int]  # workflow runs to advance
+
+
+def plan_deliveries(notification_ids: list[int]) -> Plan:
+    """Create the batch's deliveries (or workflow runs); return what to hand on.
+
     A pair decided before (a replayed message) keeps its first decision.
     """
     found = {n.pk: n for n in load_notifications(notification_ids)}
     notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
-    subscribers = {n.subscriber for n in notifications}
-    facts = routing_facts(
-        subscribers,
-        {n.event.event_type for n in notifications},
-        reachable(subscribers, [c for n in notifications for c in n.event.channels]),
-    )
-    by_id = {n.pk: n for n in notifications}
-    deliveries: list[Delivery] = []
-    candidates: list[Candidate] = []
-    for n in notifications:
-        for channel in n.event.channels:
-            settled = _predecided(n, channel, facts.now)
-            if settled is not None:
-                deliveries.append(settled)
-            else:
-                candidates.append(Candidate(n.pk, n.event, n.subscriber, channel))
-    candidates_decided_before = False
-    for (nid, channel), decision in decide_all(candidates, facts, ROUTE_GATES).items():
-        if decision.reason != "duplicate":
-            deliveries.append(_decided_delivery(by_id[nid], channel, decision, facts.now))
-        else:
-            candidates_decided_before = True
-    with transaction.atomic():
-        created = lifecycle.decide(deliveries)
-    delivery_metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
-    if len(created) == len(deliveries) and not candidates_decided_before:
-        return [(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING]
+    versions = current_versions({n.event.event_type for n in notifications})
+    runs = start_runs([n for n in notifications if n.event.event_type in versions], versions) if versions else []
+    direct = [n for n in notifications if n.event.event_type not in versions]
+    if not direct:
+        return Plan([], runs)
+    created, decided_before = decide_sends([Send(n, channel) for n in direct for channel in n.event.channels])
+    expected = sum(len(n.event.channels) for n in direct)
+    if len(created) == expected and not decided_before:
+        return Plan([(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING], runs)
     # A replay: the pairs decided before keep their first decision; those still pending go again.
-    return list(
-        Delivery.objects.filter(
-            notification_id__in=notification_ids, status=DeliveryStatus.PENDING
-        ).values_list("channel", "pk")
-    )
+    pending = Delivery.objects.filter(notification_id__in=[n.pk for n in direct], status=DeliveryStatus.PENDING)
+    return Plan(list(pending.values_list("channel", "pk")), runs)
 
 
 async def route(batch: list[Msg], ctx: StageContext) -> None:
@@ -173,14 +220,21 @@ async def route(batch: list[Msg], ctx: StageContext) -> None:
         readable.append(msg)
     if not ids:
         return
-    dispatch = await run_db(plan_deliveries, ids)
-    await publish_all(
-        ctx.js,
-        (
-            Outgoing(ctx.names.deliver_subject(channel), encode({"delivery_id": did}), f"d{did}")
-            for channel, did in dispatch
-        ),
-    )
+    plan = await run_db(plan_deliveries, ids)
+    await publish_all(ctx.js, [*dispatch_messages(ctx, plan.dispatch), *run_messages(ctx, plan.runs)])
     for msg in readable:
         await msg.ack()
-    log.info("notifications_routed", notifications=len(ids), dispatched=len(dispatch))
+    log.info("notifications_routed", notifications=len(ids), dispatched=len(plan.dispatch), runs=len(plan.runs))
+
+
+def dispatch_messages(ctx: StageContext, dispatch: list[tuple[str, int]]) -> list[Outgoing]:
+    """The deliver messages of pending deliveries (``d<id>``: a replay's copy is dropped)."""
+    return [
+        Outgoing(ctx.names.deliver_subject(channel), encode({"delivery_id": did}), f"d{did}")
+        for channel, did in dispatch
+    ]
+
+
+def run_messages(ctx: StageContext, runs: list[int]) -> list[Outgoing]:
+    """The workflow stage's messages that start runs (``r<id>``: a replay's copy is dropped)."""
+    return [Outgoing(ctx.names.workflow_subject, encode({"run_id": rid}), f"r{rid}") for rid in runs]

@@ -1,0 +1,38 @@
+"""``send``: one delivery on a registered channel, decided by routing exactly as an event's.
+
+Preferences, quiet hours, rate limits, templates (``template`` names the event type whose
+templates render it) and ``urgent`` all apply. Quiet hours defer the delivery, not the run:
+the step is done with its delivery deferred (``waiting_until`` says until when; the scheduler
+releases it like any deferred delivery) and the run goes on to its next step.
+"""
+
+from __future__ import annotations
+
+from deliveries.models import DeliveryStatus
+from workflows.steps.base import Outcome, SendRequest, StepContext, done
+
+WAITING = (DeliveryStatus.DEFERRED, DeliveryStatus.SCHEDULED)
+
+
+def start(ctx: StepContext) -> Outcome:
+    config = ctx.config
+    delivery = ctx.sender(
+        SendRequest(
+            ctx.notification,
+            str(config["channel"]),
+            template=str(config.get("template") or ""),
+            urgent=bool(config.get("urgent")),
+            context=ctx.run.context,
+        )
+    )
+    return done(
+        delivery.reason,
+        delivery=delivery,
+        until=delivery.not_before if delivery.status in WAITING else None,
+        values={"channel": delivery.channel, "decision": delivery.decision, "deliveryStatus": delivery.status},
+    )
+
+
+def resume(ctx: StepContext) -> Outcome:
+    """A send never waits; a stray wake finds nothing to do."""
+    return done(ctx.state.reason)
