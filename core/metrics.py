@@ -49,7 +49,9 @@ CIRCUIT_BREAKER_STATE = Gauge(
     multiprocess_mode="max",
 )
 WORKFLOW_RUNS = Counter(
-    "workflow_runs", "Workflow runs ending, by workflow (its event type) and final status.", ["workflow", "status"]
+    "workflow_runs",
+    "Workflow runs ending, by workflow (its event type) and final status.",
+    ["workflow", "status"],
 )
 WORKFLOW_STEP_DURATION = Histogram(
     "workflow_step_duration_seconds",

@@ -25,7 +25,15 @@ from django.utils import timezone
 from core import metrics
 from deliveries.models import DeliveryStatus
 from workflows import conditions
-from workflows.models import LIVE_RUN_STATUSES, FINAL_STEP_STATUSES, Run, RunStatus, StepState, StepStatus, Wait
+from workflows.models import (
+    FINAL_STEP_STATUSES,
+    LIVE_RUN_STATUSES,
+    Run,
+    RunStatus,
+    StepState,
+    StepStatus,
+    Wait,
+)
 from workflows.run_data import condition_data
 from workflows.steps import STEP_TYPES
 from workflows.steps.base import Outcome, Sender, StepContext
@@ -61,9 +69,13 @@ def _condition(step: Mapping[str, Any], data: dict[str, Any]) -> Outcome | None:
     try:
         if conditions.evaluate(rule, data):
             return None
-        return Outcome(StepStatus.SKIPPED, "condition_false", values={"condition": conditions.values(rule, data)})
+        return Outcome(
+            StepStatus.SKIPPED, "condition_false", values={"condition": conditions.values(rule, data)}
+        )
     except ValueError as error:
-        return Outcome(StepStatus.FAILED, "condition_error", values={"error": str(error)}, end_run=RunStatus.FAILED)
+        return Outcome(
+            StepStatus.FAILED, "condition_error", values={"error": str(error)}, end_run=RunStatus.FAILED
+        )
 
 
 def _run_step(ctx: StepContext, state: StepState) -> Outcome:

@@ -168,4 +168,6 @@ class ThrottleSlot(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "step_id"], name="throttle_slot_unique")]
-        indexes = [models.Index(fields=["workflow", "subscriber", "step_id", "key", "at"], name="throttle_window")]
+        indexes = [
+            models.Index(fields=["workflow", "subscriber", "step_id", "key", "at"], name="throttle_window")
+        ]

@@ -23,9 +23,9 @@ def condition_data(run: Run, states: Mapping[str, StepState]) -> dict[str, Any]:
     delivery_status = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "status"))
     inbox = {
         delivery_id: (seen_at is not None, read_at is not None)
-        for delivery_id, seen_at, read_at in InboxMessage.objects.filter(delivery_id__in=delivery_ids).values_list(
-            "delivery_id", "seen_at", "read_at"
-        )
+        for delivery_id, seen_at, read_at in InboxMessage.objects.filter(
+            delivery_id__in=delivery_ids
+        ).values_list("delivery_id", "seen_at", "read_at")
     }
     steps = {}
     for step_id, state in states.items():

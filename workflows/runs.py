@@ -45,7 +45,9 @@ def start_runs(notifications: Sequence[Notification], versions: Mapping[str, Wor
         )
     if len(created) == len(runs):
         return [run.pk for run in created]
-    return list(Run.objects.filter(notification_id__in=[n.pk for n in notifications]).values_list("pk", flat=True))
+    return list(
+        Run.objects.filter(notification_id__in=[n.pk for n in notifications]).values_list("pk", flat=True)
+    )
 
 
 def cancel_runs(cancellation_key: str, user_id: str | None = None) -> int:
@@ -73,9 +75,9 @@ def cancel_runs(cancellation_key: str, user_id: str | None = None) -> int:
         )
         Wait.objects.filter(run_id__in=ids).delete()
         lifecycle.cancel(
-            StepState.objects.filter(
-                run_id__in=ids, delivery__status__in=lifecycle.UNSENT
-            ).values_list("delivery_id", flat=True)
+            StepState.objects.filter(run_id__in=ids, delivery__status__in=lifecycle.UNSENT).values_list(
+                "delivery_id", flat=True
+            )
         )
     for run in locked:
         metrics.WORKFLOW_RUNS.labels(run.version.workflow.key, RunStatus.CANCELLED).inc()

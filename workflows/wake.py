@@ -35,7 +35,9 @@ def wake_runs_waiting_on(inbox_ids: list[int]) -> int:
     """Publish the runs waiting on these inbox messages; return how many. Best effort: a run
     whose wake is lost still ends its wait at the timeout."""
     run_ids = list(
-        Wait.objects.filter(delivery__inbox_message__id__in=inbox_ids).values_list("run_id", flat=True).distinct()
+        Wait.objects.filter(delivery__inbox_message__id__in=inbox_ids)
+        .values_list("run_id", flat=True)
+        .distinct()
     )
     if not run_ids:
         return 0

@@ -194,7 +194,9 @@ def plan_deliveries(notification_ids: list[int]) -> Plan:
     found = {n.pk: n for n in load_notifications(notification_ids)}
     notifications = [found[pk] for pk in dict.fromkeys(notification_ids) if pk in found]
     versions = current_versions({n.event.event_type for n in notifications})
-    runs = start_runs([n for n in notifications if n.event.event_type in versions], versions) if versions else []
+    runs = (
+        start_runs([n for n in notifications if n.event.event_type in versions], versions) if versions else []
+    )
     direct = [n for n in notifications if n.event.event_type not in versions]
     if not direct:
         return Plan([], runs)
@@ -203,7 +205,9 @@ def plan_deliveries(notification_ids: list[int]) -> Plan:
     if len(created) == expected and not decided_before:
         return Plan([(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING], runs)
     # A replay: the pairs decided before keep their first decision; those still pending go again.
-    pending = Delivery.objects.filter(notification_id__in=[n.pk for n in direct], status=DeliveryStatus.PENDING)
+    pending = Delivery.objects.filter(
+        notification_id__in=[n.pk for n in direct], status=DeliveryStatus.PENDING
+    )
     return Plan(list(pending.values_list("channel", "pk")), runs)
 
 
@@ -224,7 +228,9 @@ async def route(batch: list[Msg], ctx: StageContext) -> None:
     await publish_all(ctx.js, [*dispatch_messages(ctx, plan.dispatch), *run_messages(ctx, plan.runs)])
     for msg in readable:
         await msg.ack()
-    log.info("notifications_routed", notifications=len(ids), dispatched=len(plan.dispatch), runs=len(plan.runs))
+    log.info(
+        "notifications_routed", notifications=len(ids), dispatched=len(plan.dispatch), runs=len(plan.runs)
+    )
 
 
 def dispatch_messages(ctx: StageContext, dispatch: list[tuple[str, int]]) -> list[Outgoing]:

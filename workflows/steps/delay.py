@@ -64,12 +64,17 @@ def start(ctx: StepContext) -> Outcome:
         until = _payload_time(ctx, str(config["until"]))
         if until is None:
             return Outcome(
-                StepStatus.FAILED, "invalid_until", values={"until": config["until"]}, end_run=RunStatus.FAILED
+                StepStatus.FAILED,
+                "invalid_until",
+                values={"until": config["until"]},
+                end_run=RunStatus.FAILED,
             )
     else:
         until = next_occurrence(str(config["at"]), ctx.subscriber.timezone, ctx.now)
         if until is None:
-            return Outcome(StepStatus.FAILED, "invalid_at", values={"at": config["at"]}, end_run=RunStatus.FAILED)
+            return Outcome(
+                StepStatus.FAILED, "invalid_at", values={"at": config["at"]}, end_run=RunStatus.FAILED
+            )
     assert until is not None
     return done("elapsed") if until <= ctx.now else wait(until, "delay")
 

@@ -29,7 +29,11 @@ def start(ctx: StepContext) -> Outcome:
         delivery.reason,
         delivery=delivery,
         until=delivery.not_before if delivery.status in WAITING else None,
-        values={"channel": delivery.channel, "decision": delivery.decision, "deliveryStatus": delivery.status},
+        values={
+            "channel": delivery.channel,
+            "decision": delivery.decision,
+            "deliveryStatus": delivery.status,
+        },
     )
 
 
