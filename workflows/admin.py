@@ -64,6 +64,7 @@ class VersionInline(admin.TabularInline):
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
     form = WorkflowForm
+    fields = ["key", "name", "steps"]
     list_display = ["key", "name", "current_version", "updated_at"]
     list_select_related = ["current"]
     search_fields = ["key", "name"]

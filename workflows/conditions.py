@@ -22,9 +22,14 @@ import datalogic_py
 _engine = datalogic_py.Engine()
 
 
+def _plain(value: Any) -> str:
+    """A value JSON has no type for: datetimes as ISO 8601 (what date operators read), else its str."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _text(value: Any) -> str:
     try:
-        return json.dumps(value, allow_nan=False, default=str)
+        return json.dumps(value, allow_nan=False, default=_plain)
     except ValueError as error:  # NaN or infinity: not JSON
         raise ValueError(f"Not JSON: {error}.") from None
 
@@ -53,7 +58,7 @@ def evaluate(rule: Any, data: dict[str, Any]) -> bool:
     """Whether ``rule`` holds for ``data`` (JSON-Logic truthiness: 0, "", [], null, false are false).
 
     ``data`` is ``{"payload", "subscriber", "steps": {id: {"status", "seen", "read"}}, "digest"}``;
-    values that are not JSON (datetimes) are read as their ``str``. Raises ``ValueError`` when the
+    values that are not JSON are read as text (datetimes in ISO 8601). Raises ``ValueError`` when the
     rule fails on this data (e.g. arithmetic on text) or is invalid.
     """
     try:

@@ -269,15 +269,17 @@ CROSS_CHECKS: dict[str, Callable[[dict[str, Any], dict[str, list[str]]], None]] 
 
 
 def readable(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stored steps with durations written as "10m", "1h": for files and the admin's text."""
+    """Stored steps as people write them, for files and the admin's text: keys in the documented
+    order (PostgreSQL's jsonb keeps its own) and durations as "10m", "1h"."""
     shown = []
     for step in steps:
         fields = STEP_TYPES[step["type"]].fields
         config = {
-            key: format_duration(value) if fields.get(key) is duration else value
-            for key, value in step["config"].items()
+            key: format_duration(step["config"][key]) if normalizer is duration else step["config"][key]
+            for key, normalizer in fields.items()
+            if key in step["config"]
         }
-        shown.append(step | {"config": config})
+        shown.append({key: config if key == "config" else step[key] for key in STEP_KEYS if key in step})
     return shown
 
 

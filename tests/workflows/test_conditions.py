@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -66,3 +67,11 @@ def test_resolve_and_values_read_var_paths() -> None:
     assert conditions.resolve("payload.absent", DATA) is None
     rule = {"and": [{"==": [{"var": "steps.inbox.read"}, False]}, {">": [{"var": "digest.count"}, 3]}]}
     assert conditions.values(rule, DATA) == {"steps.inbox.read": False, "digest.count": 12}
+
+
+def test_datetimes_in_the_data_are_read_as_iso_8601() -> None:
+    moment = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert conditions.resolve("payload.at", {"payload": {"at": moment}}) == "2026-03-29T01:30:00+00:00"
+    assert conditions.evaluate(
+        {"starts_with": [{"var": "payload.at"}, "2026-03"]}, {"payload": {"at": moment}}
+    )

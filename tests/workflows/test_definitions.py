@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from workflows.definitions import DefinitionError, normalize
+from workflows.definitions import DefinitionError, normalize, readable
 
 INBOX = {"id": "inbox", "type": "send", "config": {"channel": "in_app"}}
 
@@ -258,3 +258,25 @@ def test_lines_spell_out_the_step_number_id_and_field() -> None:
         'step 2 "wait": config.at: Give a time "HH:MM" or a 5-field cron expression such as "0 9 * * 1-5".',
         'step 2 "wait": config: Give exactly one of duration, until, at (not duration and at).',
     ]
+
+
+def test_readable_writes_durations_and_keys_as_documented() -> None:
+    stored = [
+        {
+            "if": {"var": "payload.x"},
+            "config": {"keep": 10, "window": 600, "flushLeading": False},
+            "type": "digest",
+            "id": "dg",
+        }
+    ]
+    assert readable(stored) == [
+        {
+            "id": "dg",
+            "type": "digest",
+            "config": {"window": "10m", "flushLeading": False, "keep": 10},
+            "if": {"var": "payload.x"},
+        }
+    ]
+    assert list(readable(stored)[0]) == ["id", "type", "config", "if"]
+    assert list(readable(stored)[0]["config"]) == ["window", "flushLeading", "keep"]
+    assert normalize({"steps": readable(stored)})[1] == normalize({"steps": stored})[1]
