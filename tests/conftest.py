@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,16 +118,26 @@ def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
     sink.stop()
 
 
+@asynccontextmanager
+async def running_stages(*labels: str) -> AsyncIterator[None]:
+    """The stages named (every stage when none is) consuming in this event loop meanwhile."""
+    stop = asyncio.Event()
+    specs = [spec for spec in all_stage_specs(names()) if not labels or spec.label in labels]
+    tasks = [asyncio.create_task(run_stage(spec, stop, batch_size=100)) for spec in specs]
+    await asyncio.sleep(0.3)
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+
+
 @pytest.fixture
 async def pipeline(transactional_db: None, streams: None) -> AsyncIterator[None]:
     """Every stage consuming in this test's event loop until the test ends."""
     await purge_streams()  # events accepted by earlier tests are nobody's to deliver now
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(run_stage(spec, stop, batch_size=100)) for spec in all_stage_specs(names())]
-    await asyncio.sleep(0.3)
-    yield
-    stop.set()
-    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+    async with running_stages():
+        yield
     await purge_streams()
 
 

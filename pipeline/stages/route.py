@@ -174,7 +174,7 @@ def decide_sends(sends: Sequence[Send]) -> tuple[list[Delivery], bool]:
             deliveries.append(_decided_delivery(*routed[key], decision, facts.now))
         else:
             decided_before = True
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # in ingest's transaction, no savepoint round trips
         created = lifecycle.decide(deliveries)
     delivery_metrics.count_deliveries(d for d in created if d.status != DeliveryStatus.PENDING)
     return created, decided_before
@@ -225,12 +225,17 @@ async def route(batch: list[Msg], ctx: StageContext) -> None:
     if not ids:
         return
     plan = await run_db(plan_deliveries, ids)
-    await publish_all(ctx.js, [*dispatch_messages(ctx, plan.dispatch), *run_messages(ctx, plan.runs)])
+    await hand_on(ctx, plan)
     for msg in readable:
         await msg.ack()
     log.info(
         "notifications_routed", notifications=len(ids), dispatched=len(plan.dispatch), runs=len(plan.runs)
     )
+
+
+async def hand_on(ctx: StageContext, plan: Plan) -> None:
+    """Publish what a plan hands on: the deliveries to send now and the runs to advance."""
+    await publish_all(ctx.js, [*dispatch_messages(ctx, plan.dispatch), *run_messages(ctx, plan.runs)])
 
 
 def dispatch_messages(ctx: StageContext, dispatch: list[tuple[str, int]]) -> list[Outgoing]:
