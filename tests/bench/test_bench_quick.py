@@ -47,5 +47,6 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0
     assert figures["delivered_inapp_per_s"] > 0 and figures["ceiling_per_s"] > 0
-    # Where the latency phase's CPU went: the API server and every stage did some of the work.
-    assert {"uvicorn", "ingest", "route", "deliver-in_app"} <= figures["cpu_ms_per_event"].keys()
+    # Where the latency phase's CPU went: the API server and every stage its events pass did some
+    # of the work (ingest routes events sent to one user itself; route only serves topics).
+    assert {"uvicorn", "ingest", "deliver-in_app"} <= figures["cpu_ms_per_event"].keys()
