@@ -13,7 +13,6 @@ publish are returned and published after the commit (a crash in between leaves t
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,29 +60,25 @@ def _lock(run_id: int) -> Run | None:
     )
 
 
-def _condition(step: Mapping[str, Any], data: dict[str, Any]) -> Outcome | None:
-    """None when the step's ``if`` holds (or there is none); else the step's skip or failure."""
-    rule = step.get("if")
-    if rule is None:
-        return None
+def _condition(state: StepState, rule: Any, data: dict[str, Any]) -> Outcome | None:
+    """None when the step's ``if`` holds; else the step's skip (or failure, for a rule that
+    cannot be evaluated on this data). Either way the values the rule read are recorded."""
     try:
-        if conditions.evaluate(rule, data):
-            return None
-        return Outcome(
-            StepStatus.SKIPPED, "condition_false", values={"condition": conditions.values(rule, data)}
-        )
+        holds = conditions.evaluate(rule, data)
+        state.values = {**state.values, "condition": conditions.values(rule, data)}
     except ValueError as error:
         return Outcome(
             StepStatus.FAILED, "condition_error", values={"error": str(error)}, end_run=RunStatus.FAILED
         )
+    return None if holds else Outcome(StepStatus.SKIPPED, "condition_false")
 
 
 def _run_step(ctx: StepContext, state: StepState) -> Outcome:
     step_type = STEP_TYPES.get(state.type)
     if step_type is None:
         return Outcome(StepStatus.FAILED, "unknown_step_type", end_run=RunStatus.FAILED)
-    if state.status == StepStatus.PENDING:
-        skipped = _condition(ctx.step, ctx.data())
+    if state.status == StepStatus.PENDING and ctx.step.get("if") is not None:
+        skipped = _condition(state, ctx.step["if"], ctx.data())
         if skipped is not None:
             return skipped
     began = time.perf_counter()

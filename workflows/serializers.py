@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from notifications.serializers import StrictSerializer
 from workflows.definitions import STEP_TYPES
 from workflows.models import Workflow
 
@@ -64,3 +65,15 @@ class WorkflowSerializer(serializers.Serializer):
 
 class WorkflowListSerializer(serializers.Serializer):
     workflows = WorkflowSerializer(many=True)
+
+
+class CancelSerializer(StrictSerializer):
+    """``POST /api/workflows/cancel``: the runs of events sent with this ``cancellationKey``
+    (of one subscriber, given ``userId``)."""
+
+    cancellationKey = serializers.CharField(max_length=128)
+    userId = serializers.CharField(max_length=128, required=False)
+
+
+class CancelledSerializer(serializers.Serializer):
+    cancelled = serializers.IntegerField()

@@ -7,5 +7,6 @@ from workflows import views
 # clash, since <str:key> stops at "/".
 urlpatterns = [
     path("workflows", views.WorkflowListView.as_view(), name="workflows"),
+    path("workflows/cancel", views.CancelView.as_view(), name="workflows-cancel"),
     path("workflows/<str:key>", views.WorkflowView.as_view(), name="workflow"),
 ]

@@ -1,5 +1,5 @@
 """GET /api/workflows and GET/PUT/DELETE /api/workflows/<eventType> (API key: ``read`` to read,
-``workflows:write`` to publish or delete)."""
+``workflows:write`` to publish or delete); POST /api/workflows/cancel (``events:write``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from rest_framework.views import APIView
 
 from workflows import selectors, services
 from workflows.definitions import DefinitionError
-from workflows.serializers import WorkflowBodySerializer, WorkflowListSerializer, WorkflowSerializer
+from workflows.runs import cancel_runs
+from workflows.serializers import (
+    CancelledSerializer,
+    CancelSerializer,
+    WorkflowBodySerializer,
+    WorkflowListSerializer,
+    WorkflowSerializer,
+)
 
 NOT_FOUND = "No workflow for this event type."
 
@@ -55,3 +62,20 @@ class WorkflowView(APIView):
         if not services.delete(key):
             raise NotFound(NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CancelView(APIView):
+    """Cancel the runs still going (running or waiting) of events sent with a ``cancellationKey``.
+
+    Once this answers, nothing more is sent for them: their steps do not run again and their
+    deliveries not sent yet end ``suppressed``, ``cancelled``.
+    """
+
+    required_scopes = {"POST": "events:write"}
+
+    @extend_schema(request=CancelSerializer, responses={200: CancelledSerializer})
+    def post(self, request: Request) -> Response:
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cancelled = cancel_runs(body.validated_data["cancellationKey"], body.validated_data.get("userId"))
+        return Response({"cancelled": cancelled})
