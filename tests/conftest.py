@@ -25,6 +25,7 @@ from notifications.models import ApiKey
 from pipeline import jetstream
 from pipeline.breaker import breakers
 from pipeline.runner import all_stage_specs, run_stage
+from pipeline.scheduler import run_scheduler
 from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +140,16 @@ async def pipeline(transactional_db: None, streams: None) -> AsyncIterator[None]
     async with running_stages():
         yield
     await purge_streams()
+
+
+@pytest.fixture
+async def workflow_pipeline(pipeline: None) -> AsyncIterator[None]:
+    """Every stage and the scheduler (short passes): what workflow runs need, delays included."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_scheduler(stop, interval=0.1))
+    yield
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
 
 
 async def events_in_stream() -> int:

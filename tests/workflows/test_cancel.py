@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import nats
-import orjson
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from rest_framework.test import APIClient
 
-from core.names import names
 from deliveries.models import Delivery
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
-from tests.workflows.conftest import ended, post_event, publish, run_of, subscriber
-from tests.workflows.test_steps import quiet_all_day
+from tests.workflows.support import (
+    deliveries_of,
+    ended,
+    post_event,
+    publish,
+    publish_run_messages,
+    quiet_all_day,
+    run_of,
+    subscriber,
+    workflow_consumer_idle,
+)
 from workflows.models import Wait
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -35,7 +40,7 @@ async def cancel(api: APIClient, body: dict[str, Any]) -> Any:
 
 
 async def test_cancel_ends_the_waiting_runs_of_a_key_and_a_late_wake_sends_nothing(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-cancel")
     await publish("wf.cancel", REMINDER)
@@ -51,17 +56,15 @@ async def test_cancel_ends_the_waiting_runs_of_a_key_and_a_late_wake_sends_nothi
     assert {(s.status, s.reason) for s in cancelled.states.values()} == {("cancelled", "cancelled")}
     assert not await sync_to_async(Wait.objects.filter(run_id=run.pk).exists)()
     # A wake that was already on its way (a due wait, a read) finds the run cancelled.
-    await _publish_wake(run.pk)
-    await wait_until(lambda: _workflow_consumer_idle())
+    await publish_run_messages(run.pk)
+    await wait_until(workflow_consumer_idle)
     assert (await run_of(body["eventId"])).status == "cancelled"
-    assert not await sync_to_async(
-        Delivery.objects.filter(notification__event__event_id=body["eventId"]).exists
-    )()
+    assert await deliveries_of(body["eventId"]) == {}
     assert (await cancel(api, {"cancellationKey": "order-1"})).json() == {"cancelled": 0}
 
 
 async def test_cancel_with_a_user_id_cancels_only_that_subscribers_runs(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-cancel-a")
     await subscriber("wf-cancel-b")
@@ -81,7 +84,7 @@ async def test_cancel_with_a_user_id_cancels_only_that_subscribers_runs(
 
 
 async def test_cancel_suppresses_a_send_still_deferred_by_quiet_hours(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-cancel-quiet")
     await quiet_all_day("wf-cancel-quiet")
@@ -102,23 +105,5 @@ async def test_cancel_names_a_missing_or_bad_field(api: APIClient) -> None:
     unknown = await cancel(api, {"cancellationKey": "k", "user": "x"})
     assert unknown.status_code == 400
     assert set(unknown.json()["errors"]) == {"user"}
-    assert (
-        await sync_to_async(APIClient().post)("/api/workflows/cancel", {}, format="json")
-    ).status_code == 401
-
-
-async def _publish_wake(run_id: int) -> None:
-    nc = await nats.connect(settings.NATS_URL)
-    try:
-        await nc.jetstream().publish(names().workflow_subject, orjson.dumps({"run_id": run_id}))
-    finally:
-        await nc.close()
-
-
-async def _workflow_consumer_idle() -> bool:
-    nc = await nats.connect(settings.NATS_URL)
-    try:
-        info = await nc.jetstream().consumer_info(names().work_stream, "workflow")
-        return info.num_pending == 0 and info.num_ack_pending == 0
-    finally:
-        await nc.close()
+    anonymous = await sync_to_async(APIClient().post)("/api/workflows/cancel", {}, format="json")
+    assert anonymous.status_code == 401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,11 +13,17 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from deliveries.models import Delivery
-from notifications.models import Subscriber
-from preferences.models import QuietHours
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
-from tests.workflows.conftest import deliveries_of, ended, post_event, publish, run_of, subscriber
+from tests.workflows.support import (
+    deliveries_of,
+    ended,
+    post_event,
+    publish,
+    quiet_all_day,
+    run_of,
+    subscriber,
+)
 from workflows import services
 from workflows.steps.delay import next_occurrence
 
@@ -27,7 +33,7 @@ EventBody = Callable[..., dict[str, Any]]
 
 
 async def test_send_steps_deliver_on_their_channels_and_the_run_completes(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-send")
     await publish(
@@ -50,7 +56,7 @@ async def test_send_steps_deliver_on_their_channels_and_the_run_completes(
 
 
 async def test_an_event_type_without_a_workflow_goes_to_its_channels(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-none")
     await publish("wf.gone", [{"id": "inbox", "type": "send", "config": {"channel": "in_app"}}])
@@ -68,7 +74,7 @@ async def _with_channels(event_id: str, channels: set[str]) -> dict[str, Any] | 
 
 
 async def test_delays_wait_for_a_duration_and_for_a_payload_time(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-delay")
     await publish(
@@ -97,7 +103,7 @@ async def test_delays_wait_for_a_duration_and_for_a_payload_time(
 
 
 async def test_a_delay_at_a_local_time_waits_for_its_next_occurrence_in_the_subscribers_zone(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-at", timezone="America/New_York")
     await publish(
@@ -139,7 +145,7 @@ def test_next_occurrence_follows_the_wall_clock_across_dst_changes() -> None:
 
 
 async def test_conditions_skip_or_run_a_step_and_record_the_values_they_read(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-if", data={"vip": True})
     await publish(
@@ -174,15 +180,8 @@ async def test_conditions_skip_or_run_a_step_and_record_the_values_they_read(
     assert vip.values["condition"] == {"subscriber.data.vip": True, "steps.alert.status": "skipped"}
 
 
-@sync_to_async
-def quiet_all_day(user_id: str) -> None:
-    QuietHours.objects.create(
-        subscriber=Subscriber.objects.get(user_id=user_id), start=time(0, 0), end=time(23, 59)
-    )
-
-
 async def test_quiet_hours_defer_the_send_step_not_the_run(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-quiet")
     await quiet_all_day("wf-quiet")
@@ -211,7 +210,7 @@ def _status(delivery_id: int, status: str) -> bool:
 
 
 async def test_throttle_lets_limit_runs_through_per_key_and_window(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("wf-throttle")
     await publish(

@@ -20,7 +20,7 @@ from notifications.subscriber_tokens import mint_subscriber_token
 from realtime.models import InboxMessage
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
-from tests.workflows.conftest import ended, post_event, publish, run_of, subscriber
+from tests.workflows.support import ended, post_event, publish, run_of, subscriber
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +55,7 @@ async def _waiting_message(event_id: str) -> int:
 
 
 async def test_a_read_over_the_api_ends_the_wait_at_once(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-read-api")
     await publish("wf.readapi", STEPS)
@@ -72,7 +72,7 @@ async def test_a_read_over_the_api_ends_the_wait_at_once(
 
 
 async def test_a_read_over_the_websocket_ends_the_wait_at_once(
-    flow: None, asgi_server: str, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, asgi_server: str, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     reader = await subscriber("wf-read-ws")
     token = await sync_to_async(mint_subscriber_token)(reader)
@@ -90,7 +90,7 @@ async def test_a_read_over_the_websocket_ends_the_wait_at_once(
 
 
 async def test_an_unread_message_waits_out_the_timeout(
-    flow: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
     await subscriber("wf-unread")
     steps = [dict(step) for step in STEPS]

@@ -1,32 +1,26 @@
-"""The pipeline with the scheduler, and helpers to publish workflows and read their runs."""
+"""Helpers of the workflow tests: publish workflows, post events, read runs and their steps."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import Callable
+from datetime import time
 from typing import Any
 
-import pytest
+import nats
+import orjson
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from rest_framework.test import APIClient
 
+from core.names import names
 from deliveries.models import Delivery
 from notifications.models import Subscriber
-from pipeline.scheduler import run_scheduler
+from preferences.models import QuietHours
 from workflows import services
 from workflows.models import Run
 
 EventBody = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture
-async def flow(pipeline: None) -> AsyncIterator[None]:
-    """Every stage and the scheduler (short passes), in the test's loop."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_scheduler(stop, interval=0.1))
-    yield
-    stop.set()
-    await asyncio.wait_for(task, timeout=10)
 
 
 @sync_to_async
@@ -66,3 +60,36 @@ def ended(event_id: str, status: str = "completed") -> Callable[[], Any]:
 @sync_to_async
 def deliveries_of(event_id: str) -> dict[str, Delivery]:
     return {d.channel: d for d in Delivery.objects.filter(notification__event__event_id=event_id)}
+
+
+@sync_to_async
+def quiet_all_day(user_id: str) -> None:
+    QuietHours.objects.create(
+        subscriber=Subscriber.objects.get(user_id=user_id), start=time(0, 0), end=time(23, 59)
+    )
+
+
+async def publish_run_messages(run_id: int, copies: int = 1) -> None:
+    """The run's message again (a redelivery, a late wake), each copy with its own id so that
+    JetStream keeps every one."""
+    nc = await nats.connect(settings.NATS_URL)
+    try:
+        js = nc.jetstream()
+        for copy in range(copies):
+            await js.publish(
+                names().workflow_subject,
+                orjson.dumps({"run_id": run_id}),
+                headers={"Nats-Msg-Id": f"again-{run_id}-{copy}-{os.urandom(4).hex()}"},
+            )
+    finally:
+        await nc.close()
+
+
+async def workflow_consumer_idle() -> bool:
+    """For ``wait_until``: the workflow stage has handled and acked every message."""
+    nc = await nats.connect(settings.NATS_URL)
+    try:
+        info = await nc.jetstream().consumer_info(names().work_stream, "workflow")
+        return info.num_pending == 0 and info.num_ack_pending == 0
+    finally:
+        await nc.close()
