@@ -61,7 +61,7 @@ WORKFLOW_STEP_DURATION = Histogram(
 )
 WORKFLOW_WAITING_RUNS = Gauge(
     "workflow_waiting_runs",
-    "Workflow runs waiting (delay, waitFor, a deferred step), as the scheduler last counted them.",
+    "Workflow runs waiting (a delay, a waitFor), counted in the database at each scrape.",
     multiprocess_mode="max",
 )
 BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}

@@ -13,8 +13,10 @@ import os
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest, multiprocess
 
+from core import metrics
 from ops import probes
 from pipeline import breaker
+from workflows.waits import waiting_runs
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +24,8 @@ log = structlog.get_logger(__name__)
 def process_metrics() -> bytes:
     # Breakers live in Redis, shared by every deliver worker: refresh the gauge from there.
     breaker.states()
+    # Waiting runs are rows in the database, whichever process made them wait: count them now.
+    metrics.WORKFLOW_WAITING_RUNS.set(waiting_runs())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

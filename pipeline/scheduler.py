@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from nats.js import JetStreamContext
 
-from core import metrics, nats_client
+from core import nats_client
 from core.db import run_db
 from core.names import Names, names
 from deliveries import lifecycle
@@ -144,7 +144,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
 
 
 async def wake_runs(js: JetStreamContext, n: Names, now: datetime, batch: int) -> int:
-    """Publish the runs whose waits are due, or that a crash stranded; count the waiting ones.
+    """Publish the runs whose waits are due, or that a crash stranded.
 
     A claimed wait is leased, not removed: if this publish fails, it is due again after
     ``RELAY_WAIT_LEASE`` seconds.
@@ -155,7 +155,6 @@ async def wake_runs(js: JetStreamContext, n: Names, now: datetime, batch: int) -
     await publish_all(
         js, (Outgoing(n.workflow_subject, encode({"run_id": rid}), f"w{rid}-{stamp}") for rid in runs)
     )
-    metrics.WORKFLOW_WAITING_RUNS.set(await run_db(waits.waiting_runs))
     return len(runs)
 
 
