@@ -32,7 +32,7 @@ from pipeline.channels.registry import channel_configured, get_channel, reachabl
 from pipeline.context import StageContext
 from pipeline.dedup import decided_already
 from pipeline.jetstream import Outgoing, publish_all
-from pipeline.messages import decode, encode
+from pipeline.messages import encode, ids_of
 from pipeline.ratelimit import over_limit
 from preferences.engine import Candidate, Decision, Gates, decide_all
 from preferences.models import QuietHours
@@ -212,16 +212,7 @@ def plan_deliveries(notification_ids: list[int]) -> Plan:
 
 
 async def route(batch: list[Msg], ctx: StageContext) -> None:
-    ids: list[int] = []
-    readable: list[Msg] = []
-    for msg in batch:
-        payload: dict[str, Any] | None = decode(msg)
-        if payload is None or not isinstance(payload.get("notification_id"), int):
-            log.error("route_message_unreadable", subject=msg.subject)
-            await msg.term()
-            continue
-        ids.append(payload["notification_id"])
-        readable.append(msg)
+    ids, readable = await ids_of(batch, "notification_id", "route_message_unreadable")
     if not ids:
         return
     plan = await run_db(plan_deliveries, ids)

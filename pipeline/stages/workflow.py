@@ -10,8 +10,6 @@ second send.
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from nats.aio.msg import Msg
 
@@ -19,7 +17,7 @@ from core.db import run_db
 from deliveries.models import Delivery
 from pipeline.context import StageContext
 from pipeline.jetstream import publish_all
-from pipeline.messages import decode
+from pipeline.messages import ids_of
 from pipeline.stages.route import Send, decide_sends, dispatch_messages
 from workflows.engine import advance
 from workflows.steps.base import SendRequest
@@ -53,16 +51,7 @@ def advance_runs(run_ids: list[int]) -> list[tuple[str, int]]:
 
 
 async def workflow(batch: list[Msg], ctx: StageContext) -> None:
-    run_ids: list[int] = []
-    readable: list[Msg] = []
-    for msg in batch:
-        payload: dict[str, Any] | None = decode(msg)
-        if payload is None or not isinstance(payload.get("run_id"), int):
-            log.error("workflow_message_unreadable", subject=msg.subject)
-            await msg.term()
-            continue
-        run_ids.append(payload["run_id"])
-        readable.append(msg)
+    run_ids, readable = await ids_of(batch, "run_id", "workflow_message_unreadable")
     if not run_ids:
         return
     dispatch = await run_db(advance_runs, list(dict.fromkeys(run_ids)))

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
-from core.names import names
-from pipeline.runner import run_stage, stage_spec
 from realtime.models import InboxMessage
 from tests.conftest import purge_streams, start_manage, wait_until
+from tests.reliability.conftest import stages
 from tests.smtp_sink import SmtpSink
 from tests.workflows.support import (
     deliveries_of,
@@ -71,22 +68,6 @@ async def test_run_messages_handled_again_advance_no_step_twice(
     assert (len(smtp_sink.messages), inbox) == (1, 1)
 
 
-@asynccontextmanager
-async def stages_but_workflow() -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    specs = [
-        stage_spec("ingest", names()),
-        stage_spec("route", names()),
-        stage_spec("deliver", names(), "in_app"),
-    ]
-    tasks = [asyncio.create_task(run_stage(spec, stop, batch_size=100)) for spec in specs]
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
-
-
 def _kill(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=20)
@@ -109,7 +90,7 @@ async def test_a_wait_outlives_kill_9_of_the_workflow_stage_and_the_scheduler(
         ],
     )
     body = event_body(eventType="wf.killed", userId="wf-killed")
-    async with stages_but_workflow():
+    async with stages("ingest", "route", "in_app"):  # not workflow: it runs as a process here
         processes = _start_workflow_processes()
         try:
             await post_event(api, body)

@@ -38,6 +38,15 @@ def publish_recipe(name: str) -> str:
     return str(recipe(name)["key"])
 
 
+async def comment_for(api: APIClient, event_body: EventBody, user_id: str) -> dict[str, Any]:
+    """Recipe (a) published, and one comment event posted to a new subscriber."""
+    event_type = await publish_recipe("in-app-then-email")
+    await subscriber(user_id)
+    body = event_body(eventType=event_type, userId=user_id, data={"title": "New comment"})
+    await post_event(api, body)
+    return body
+
+
 async def _message_of(user_id: str) -> int | None:
     return await sync_to_async(
         InboxMessage.objects.filter(subscriber__user_id=user_id).values_list("pk", flat=True).first
@@ -47,10 +56,7 @@ async def _message_of(user_id: str) -> int | None:
 async def test_recipe_a_read_in_app_message_gets_no_email(
     workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
-    event_type = await publish_recipe("in-app-then-email")
-    await subscriber("recipe-a-reader")
-    body = event_body(eventType=event_type, userId="recipe-a-reader", data={"title": "New comment"})
-    await post_event(api, body)
+    body = await comment_for(api, event_body, "recipe-a-reader")
     message_id = await wait_until(lambda: _message_of("recipe-a-reader"), interval=0.02)
     response = await sync_to_async(api.post)(f"/api/inbox/{message_id}/read?userId=recipe-a-reader")
     assert response.status_code == 200
@@ -63,10 +69,7 @@ async def test_recipe_a_read_in_app_message_gets_no_email(
 async def test_recipe_a_unread_in_app_message_is_emailed_after_the_delay(
     workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
 ) -> None:
-    event_type = await publish_recipe("in-app-then-email")
-    await subscriber("recipe-a-away")
-    body = event_body(eventType=event_type, userId="recipe-a-away", data={"title": "New comment"})
-    await post_event(api, body)
+    body = await comment_for(api, event_body, "recipe-a-away")
     run = await wait_until(ended(body["eventId"]))
     assert run.states["mail"].values["condition"] == {"steps.inbox.read": False}
     assert run.states["mail"].delivery.created_at >= run.states["inbox"].delivery.created_at
