@@ -54,6 +54,7 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled"
     THROTTLED = "throttled"
     FAILED = "failed"
+    DIGESTED = "digested"  # its event went into a digest another run of the window carries on
 
 
 # A run in one of these statuses may still advance (and send); the others are final.
@@ -170,4 +171,67 @@ class ThrottleSlot(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "step_id"], name="throttle_slot_unique")]
         indexes = [
             models.Index(fields=["workflow", "subscriber", "step_id", "key", "at"], name="throttle_window")
+        ]
+
+
+class DigestWindow(models.Model):
+    """One digest window: the events of one (workflow, digest step, subscriber, key) collected
+    until it closes.
+
+    At most one window per key is ``open`` (a partial unique index): every event joins it with
+    one ``INSERT ... ON CONFLICT DO UPDATE`` (``workflows.steps.digest``), so concurrent events
+    cannot open two. ``owner_run`` waits for the window to close and carries the digest on;
+    ``carrier_run`` is the run that did (the owner, or the run that filled it to ``maxItems``).
+    ``leading_run`` went on at once (``flushLeading``, or ``lookback`` found nothing before it).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    step_id = models.CharField(max_length=64)
+    subscriber = models.ForeignKey("notifications.Subscriber", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    count = models.PositiveIntegerField(default=1)
+    opened_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    latest_close = models.DateTimeField(null=True, blank=True)  # a sliding window's limit (maxWait)
+    last_event_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    owner_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    carrier_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    leading_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "step_id", "subscriber", "key"],
+                condition=models.Q(status="open"),
+                name="digest_one_open_window",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workflow", "step_id", "subscriber", "key", "last_event_at"], name="digest_lookback"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"digest {self.pk} {self.status} ({self.count})"
+
+
+class DigestMember(models.Model):
+    """A run's event in a digest window, ``position`` 1, 2, ... in the order they joined."""
+
+    window = models.ForeignKey(DigestWindow, on_delete=models.CASCADE, related_name="members")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="digest_memberships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["window_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "run"], name="digest_member_unique"),
+            models.UniqueConstraint(fields=["window", "position"], name="digest_member_position"),
         ]
