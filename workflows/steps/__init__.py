@@ -25,12 +25,13 @@ How to add a step type (``digest``, say):
 
 from __future__ import annotations
 
-from workflows.steps import delay, send, throttle, wait_for
+from workflows.steps import delay, digest, send, throttle, wait_for
 from workflows.steps.base import StepType
 
 STEP_TYPES: dict[str, StepType] = {
     "send": send,
     "delay": delay,
+    "digest": digest,
     "throttle": throttle,
     "waitFor": wait_for,
 }
