@@ -16,6 +16,10 @@ Exactly one run per window carries the digest on:
 - every other run ends ``digested`` (run status and reason), its step's values naming the
   window and its owner.
 
+A cancelled owner (``POST /api/workflows/cancel``) gives its window up: the next event of the
+key takes it over and carries the events joined so far, the cancelled ones left out. A run
+that ended ``digested`` has ended, so a cancellation no longer reaches it.
+
 Variants: ``maxWait`` makes a ``window`` sliding (each event pushes the close out by
 ``window``, never past first event + ``maxWait``); ``at`` closes at the next occurrence of a
 cron in the subscriber's time zone. ``flushLeading`` lets the run that opens a window go on at
@@ -122,7 +126,9 @@ def _actor(payload: Any) -> Any:
 
 def _digest(window: DigestWindow, keep: int) -> dict[str, Any]:
     """What later steps see of a closed window: its count, first and last events, actors."""
-    members = DigestMember.objects.filter(window=window, position__gt=1 if window.leading_run_id else 0)
+    members = DigestMember.objects.filter(
+        window=window, position__gt=1 if window.leading_run_id else 0
+    ).exclude(run__status=RunStatus.CANCELLED)
     payload = "run__notification__event__data"
     first = list(members.order_by("position").values_list("position", payload)[:keep])
     last = list(members.order_by("-position").values_list("position", payload)[:keep])
