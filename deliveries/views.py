@@ -23,6 +23,7 @@ from deliveries.serializers import (
     DeliveryStatsParamsSerializer,
     EventDetailSerializer,
 )
+from deliveries.signals import event_detail
 from notifications import services
 from notifications.models import Event, Notification
 
@@ -46,7 +47,10 @@ class EventDetailView(APIView):
             if services.accepted_but_pending(event_id):
                 return Response({"eventId": event_id, "status": "accepted", "notifications": []})
             return Response({"detail": "No event with this eventId."}, status=404)
-        return Response(EventDetailSerializer(event).data)
+        data = dict(EventDetailSerializer(event).data)
+        for _, section in event_detail.send(sender=Event, event=event):
+            data.update(section)
+        return Response(data)
 
 
 class DeliveryCursorPagination(CursorPagination):

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from workflows import services
 from workflows.forms import WorkflowForm
-from workflows.models import Workflow, WorkflowVersion
+from workflows.models import Run, StepState, Workflow, WorkflowVersion
 from workflows.summaries import condition_text, summary
 
 
@@ -99,3 +99,62 @@ class WorkflowAdmin(admin.ModelAdmin):
         """Deleting unpublishes: the versions stay, so the confirmation lists only the workflows."""
         keys = [f"{workflow.key}: unpublished, its versions kept for runs in flight" for workflow in objs]
         return keys, {"workflows": len(keys)}, set(), []
+
+
+class StepStateInline(admin.TabularInline):
+    model = StepState
+    extra = 0
+    can_delete = False
+    fields = ["position", "step_id", "type", "status", "reason", "waiting_until", "values", "delivery"]
+    readonly_fields = fields
+    ordering = ["position"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    """Runs, read-only: where each is, filtered by status (waiting, digested, ...) and workflow."""
+
+    list_display = [
+        "id",
+        "workflow",
+        "version_number",
+        "user_id",
+        "status",
+        "reason",
+        "created_at",
+        "updated_at",
+    ]
+    list_filter = ["status", "version__workflow__key"]
+    list_select_related = ["version__workflow", "subscriber"]
+    search_fields = ["subscriber__user_id", "notification__event__event_id", "cancellation_key"]
+    fields = ["version", "notification", "subscriber", "status", "reason", "cancellation_key", "context"]
+    readonly_fields = fields
+    inlines = [StepStateInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="workflow", ordering="version__workflow__key")
+    def workflow(self, run: Run) -> str:
+        return run.version.workflow.key
+
+    @admin.display(description="version", ordering="version__version")
+    def version_number(self, run: Run) -> str:
+        return f"v{run.version.version}"
+
+    @admin.display(description="user", ordering="subscriber__user_id")
+    def user_id(self, run: Run) -> str:
+        return run.subscriber.user_id

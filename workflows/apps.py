@@ -6,7 +6,10 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
+        from deliveries.signals import event_detail
         from realtime.signals import inbox_changed
+        from workflows.event_runs import on_event_detail
         from workflows.wake import on_inbox_changed
 
         inbox_changed.connect(on_inbox_changed, dispatch_uid="workflows.wake")
+        event_detail.connect(on_event_detail, dispatch_uid="workflows.event_runs")
