@@ -3,9 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from ops.views import dashboard_view
+from ops.workflow_dry_run import workflow_test_view
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="ops-dashboard"),
+    path("admin/workflows/workflow/<path:object_id>/test/", workflow_test_view, name="workflow-test"),
     path("admin/", admin.site.urls),
     path(
         "api/schema",
