@@ -23,6 +23,7 @@ class Options:
     quick: bool
     profile_dir: str
     client: str
+    workflow_runs: int
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -38,6 +39,9 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument(
         "--subscribers", type=int, help="Subscribers the events go to (default 500; quick 50)."
+    )
+    parser.add_argument(
+        "--workflow-runs", type=int, help="Events (runs) of the workflow phase (default 300; quick 100)."
     )
     parser.add_argument("--ws-clients", type=int, default=20, help="WebSocket clients in the latency phase.")
     parser.add_argument("--batch-size", type=int, default=250, help="Events per POST /api/events/batch.")
@@ -77,4 +81,5 @@ def parse(argv: list[str] | None = None) -> Options:
         quick=quick,
         profile_dir=args.profile,
         client=args.client,
+        workflow_runs=args.workflow_runs or (100 if quick else 300),
     )

@@ -29,6 +29,8 @@ STAGES = [
     ("deliver-in_app", ["consume", "deliver", "--channel", "in_app"]),
     ("deliver-email", ["consume", "deliver", "--channel", "email"]),
 ]
+# Not a stage (logs no "stage_started"): wakes the workflow phase's delays.
+SCHEDULER = ("scheduler", ["scheduler"])
 
 
 @dataclass
@@ -77,7 +79,7 @@ class Pipeline:
         manage = [sys.executable, str(ROOT / "manage.py")]
         if self.env.redis_url:
             self._spawn(self.options.server, self.server_argv())
-            for name, args in STAGES:
+            for name, args in [*STAGES, SCHEDULER]:
                 self._spawn(name, [*manage, *args])
             expected_stages = len(STAGES)
         else:

@@ -31,6 +31,13 @@ class Figures:
     server: str = ""
     mode: str = ""
     elapsed_s: float = 0.0
+    workflow_runs: int = 0
+    workflow_runs_per_s: float = 0.0
+    workflow_read: int = 0  # runs whose message was read before the delay ended
+    workflow_emails_expected: int = 0
+    workflow_emails_sent: int = 0
+    workflow_lost: int = 0
+    workflow_duplicated: int = 0
     # CPU milliseconds per event during the latency phase, per process (bench/cpu.py).
     cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -58,6 +65,15 @@ class Figures:
             "mode": self.mode,
             "elapsed_s": round(self.elapsed_s, 1),
             "cpu_ms_per_event": self.cpu_ms_per_event,
+            "workflow": {
+                "runs": self.workflow_runs,
+                "runs_completed_per_s": round(self.workflow_runs_per_s, 1),
+                "read_before_delay_ended": self.workflow_read,
+                "emails_expected": self.workflow_emails_expected,
+                "emails_sent": self.workflow_emails_sent,
+                "lost": self.workflow_lost,
+                "duplicated": self.workflow_duplicated,
+            },
         }
 
 
@@ -78,7 +94,16 @@ def print_report(console: Console, figures: Figures) -> None:
         ("ceiling: publish + 3 hops + consume", f"{figures.ceiling_per_s:,.0f}"),
         ("ratio in-app delivered/s / ceiling", f"{figures.ratio:.1%}"),
         ("events per phase / in total", f"{figures.events:,} / {figures.events_total:,}"),
-        ("lost / duplicated", f"{figures.lost} / {figures.duplicated}"),
+        (
+            f"workflow runs completed/s (recipe a, {figures.workflow_runs:,} runs)",
+            f"{figures.workflow_runs_per_s:,.0f}",
+        ),
+        (
+            "workflow emails sent / expected (unread after the delay)",
+            f"{figures.workflow_emails_sent:,} / {figures.workflow_emails_expected:,}",
+        ),
+        ("workflow lost / duplicated", f"{figures.workflow_lost} / {figures.workflow_duplicated}"),
+        ("lost / duplicated (all phases)", f"{figures.lost} / {figures.duplicated}"),
         ("WebSocket frames missed (delivered, push not seen)", str(figures.ws_missed)),
     ]
     for label, value in rows:

@@ -215,7 +215,10 @@ def _measure(
             email.last_at - batch_result.started_at, 1e-9
         )
 
-    # 3. latency at a fixed offered rate, seen by real WebSocket clients.
+    # 3. workflows: recipe (a) with a 1 s delay, every other in-app message read before it ends.
+    _workflow_phase(options, env, figures, pipeline, sink, users, http, progress)
+
+    # 4. latency at a fixed offered rate, seen by real WebSocket clients.
     latency_prefix = f"l{run}"
     ws_users = users[: max(1, min(options.ws_clients, len(users)))]
     offered = max(1, round(options.rate * options.latency_seconds))
@@ -240,7 +243,7 @@ def _measure(
     figures.ws_missed = latency_result.missed
     latency_tally = in_app_tally(latency_prefix)
 
-    # 4. the ceiling, with the pipeline idle: same message size, same number of hops.
+    # 5. the ceiling, with the pipeline idle: same message size, same number of hops.
     task = progress.add_task("ceiling: raw JetStream", total=1)
     from notifications.services import event_message
 
@@ -250,7 +253,7 @@ def _measure(
     progress.update(task, completed=1)
     figures.ceiling_per_s, figures.ceiling_publish_per_s = ceiling.end_to_end_per_s, ceiling.publish_per_s
 
-    # 5. accepted versus arrived.
+    # 6. accepted versus arrived.
     email_per_event = Counter({k: v for k, v in email.per_event.items() if k.startswith(f"{batch_prefix}-")})
     tallies = [
         (single_result.accepted, single_tally.per_event),
@@ -266,11 +269,70 @@ def _measure(
     for tally in (single_tally, batch_tally, latency_tally):
         figures.duplicated += max(0, tally.inbox_rows - sum(tally.per_event.values()))
     figures.events = n
-    figures.events_total = 2 * n + offered
+    figures.events_total = 2 * n + offered + figures.workflow_runs
     rejected = single_result.rejected + batch_result.rejected + (offered - len(latency_result.accepted))
     if rejected:
         figures.notes.append(
             f"{rejected} events were not accepted by the API (counted neither lost nor sent)"
+        )
+
+
+def _workflow_phase(
+    options: Options,
+    env: BenchEnvironment,
+    figures: Figures,
+    pipeline: Pipeline,
+    sink: SmtpCounter,
+    users: list[str],
+    http: Callable[[], Any],
+    progress: Progress,
+) -> None:
+    """Runs completed per second, and the emails the runs owed against those the sink got."""
+    from bench import workflow_phase as phase
+
+    prefix = f"w{env.run_id}"
+    bodies = phase.bodies(prefix, options.workflow_runs, users)
+    phase.publish_workflow()
+
+    async def post_and_read(advance: Callable[[int], None]) -> phase.WorkflowResult:
+        async with http() as client:
+            return await phase.post_and_read(client, bodies, options.batch_size, 4, advance)
+
+    label = f"workflow runs ({phase.DELAY_SECONDS} s delay, half read)"
+    posted = _phase(progress, label, len(bodies), post_and_read)
+    accepted = len(posted.posted.accepted)
+    _drain(
+        progress,
+        "  runs completed",
+        accepted,
+        lambda: phase.settled_runs(prefix),
+        options.drain_timeout,
+        pipeline,
+    )
+    owed = phase.owed_emails(prefix)
+
+    def emails() -> dict[str, int]:
+        return {k: v for k, v in sink.counts().per_event.items() if k.startswith(f"{prefix}-")}
+
+    _drain(progress, "  emails (unread ones)", len(owed.emailed), lambda: len(emails()), 30.0, pipeline)
+    sent = emails()
+    figures.workflow_runs = accepted
+    figures.workflow_read = len(owed.not_emailed)
+    if owed.last_completed_at:
+        figures.workflow_runs_per_s = owed.completed / max(
+            owed.last_completed_at - posted.posted.started_at, 1e-9
+        )
+    figures.workflow_emails_expected = len(owed.emailed)
+    figures.workflow_emails_sent = sum(sent.values())
+    lost = accepted - owed.completed + sum(1 for event_id in owed.emailed if not sent.get(event_id))
+    duplicated = sum(n - 1 for n in sent.values() if n > 1) + sum(1 for e in owed.not_emailed if e in sent)
+    figures.workflow_lost, figures.workflow_duplicated = lost, duplicated
+    figures.lost += lost
+    figures.duplicated += duplicated
+    if len(owed.not_emailed) < len(posted.to_read):
+        figures.notes.append(
+            f"workflow phase: {len(posted.to_read) - len(owed.not_emailed)} of {len(posted.to_read)} "
+            f"reads came after the {phase.DELAY_SECONDS} s delay ended (those runs owed an email)"
         )
 
 

@@ -25,6 +25,7 @@ KEYS = {
     "events",
     "lost",
     "duplicated",
+    "workflow",
 }
 
 
@@ -36,6 +37,7 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     }
     args = ["--quick", "--events", "60", "--subscribers", "10", "--ws-clients", "3"]
     args += ["--rate", "20", "--latency-seconds", "1", "--concurrency", "4", "--batch-size", "25"]
+    args += ["--workflow-runs", "20"]
     completed = subprocess.run(
         [sys.executable, "-m", "bench", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=170
     )
@@ -47,6 +49,11 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0
     assert figures["delivered_inapp_per_s"] > 0 and figures["ceiling_per_s"] > 0
+    # The workflow phase: every run completed, each owed email sent once, none for a read message.
+    workflow = figures["workflow"]
+    assert (workflow["runs"], workflow["lost"], workflow["duplicated"]) == (20, 0, 0)
+    assert workflow["emails_sent"] == workflow["emails_expected"] <= 20
+    assert workflow["runs_completed_per_s"] > 0
     # Where the latency phase's CPU went: the API server and every stage its events pass did some
     # of the work (ingest routes events sent to one user itself; route only serves topics).
     assert {"uvicorn", "ingest", "deliver-in_app"} <= figures["cpu_ms_per_event"].keys()
