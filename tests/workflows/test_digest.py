@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from realtime.models import InboxMessage
 from templates_admin.models import NotificationTemplate
 from tests.conftest import wait_until
-from tests.workflows.conftest import ended, post_event, publish, run_of, subscriber
+from tests.workflows.support import ended, post_event, publish, run_of, subscriber
 from workflows.models import DigestWindow
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,7 @@ def comment(event_body: EventBody, event_type: str, user_id: str, **data: Any) -
 
 
 async def test_one_digest_per_key_and_templates_see_count_events_and_actors(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await publish(
         "digest.keys",
@@ -92,7 +92,7 @@ async def _two(messages: Any) -> Any:
 
 
 async def test_flush_leading_sends_the_first_event_at_once_and_digests_the_rest(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     config = {"window": 2, "flushLeading": True}
     await publish("digest.leading", [{"id": "collect", "type": "digest", "config": config}])
@@ -110,7 +110,7 @@ async def test_flush_leading_sends_the_first_event_at_once_and_digests_the_rest(
 
 
 async def test_lookback_sends_at_once_when_nothing_came_before_then_digests(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     config = {"window": 2, "lookback": 60}
     await publish("digest.lookback", [{"id": "collect", "type": "digest", "config": config}])
@@ -129,7 +129,7 @@ async def test_lookback_sends_at_once_when_nothing_came_before_then_digests(
 
 
 async def test_a_cancelled_owner_hands_its_window_to_the_next_event(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await publish("digest.cancel", [{"id": "collect", "type": "digest", "config": {"window": 3}}])
     await subscriber("digest-cancel")

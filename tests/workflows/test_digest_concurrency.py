@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from deliveries.models import Delivery
 from notifications.models import ApiKey
 from tests.conftest import ROOT, subprocess_env, wait_until
-from tests.workflows.conftest import publish, subscriber
+from tests.workflows.support import publish, subscriber
 from workflows.models import LIVE_RUN_STATUSES, DigestMember, DigestWindow, Run, RunStatus
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -144,7 +144,7 @@ async def _digest_everything(
 
 
 async def test_concurrent_events_for_one_key_make_exactly_one_digest(
-    second_workers: None, flow: None, http: httpx.AsyncClient
+    second_workers: None, workflow_pipeline: None, http: httpx.AsyncClient
 ) -> None:
     found = await _digest_everything(http, "digest.crowd", max_items=None)
     assert found["windows"] == [("closed", EVENTS, True)]
@@ -154,7 +154,7 @@ async def test_concurrent_events_for_one_key_make_exactly_one_digest(
 
 
 async def test_max_items_splits_them_into_full_digests_each_carried_once(
-    second_workers: None, flow: None, http: httpx.AsyncClient
+    second_workers: None, workflow_pipeline: None, http: httpx.AsyncClient
 ) -> None:
     max_items = max(2, math.ceil(EVENTS * 0.3))
     digests = math.ceil(EVENTS / max_items)

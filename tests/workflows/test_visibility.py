@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import wait_until
-from tests.workflows.conftest import ended, post_event, publish, subscriber
+from tests.workflows.support import ended, post_event, publish, subscriber
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ async def _detail(api: APIClient, event_id: str) -> dict[str, Any]:
 
 
 async def test_event_detail_shows_each_step_of_the_run(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await publish("visible.run", STEPS)
     await subscriber("visible-user")
@@ -81,7 +81,7 @@ async def test_event_detail_shows_each_step_of_the_run(
 
 
 async def test_an_event_without_a_workflow_has_no_runs(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await subscriber("plain-user")
     body = event_body(userId="plain-user", channels=["in_app"])
@@ -96,7 +96,7 @@ async def _detail_has_delivery(api: APIClient, event_id: str) -> bool:
 
 
 async def test_admin_lists_runs_by_status_with_their_steps(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await publish("visible.admin", STEPS[:1] + STEPS[2:])
     await subscriber("admin-waiting")
@@ -120,7 +120,7 @@ async def test_admin_lists_runs_by_status_with_their_steps(
 
 
 async def test_metrics_count_runs_by_status_and_waiting_runs(
-    flow: None, api: APIClient, event_body: EventBody
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
 ) -> None:
     await publish("visible.metrics", [{"id": "collect", "type": "digest", "config": {"window": 600}}])
     await subscriber("metrics-user")
