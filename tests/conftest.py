@@ -27,6 +27,7 @@ from pipeline.breaker import breakers
 from pipeline.runner import all_stage_specs, run_stage
 from pipeline.scheduler import run_scheduler
 from tests.smtp_sink import SmtpSink
+from workflows.selectors import workflows_changed
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -53,6 +54,13 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _closed_breakers() -> None:
     """Every test starts with all circuit breakers closed, whatever failures came before."""
     breakers.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_workflows() -> None:
+    """Every test reads the workflows its own database holds, not those an earlier test's
+    rolled-back transaction published."""
+    workflows_changed()
 
 
 @pytest.fixture(scope="session")

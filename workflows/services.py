@@ -9,6 +9,7 @@ from django.db.models import Max
 
 from workflows.definitions import DefinitionError, normalize, workflow_key
 from workflows.models import Workflow, WorkflowVersion
+from workflows.selectors import workflows_changed
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -52,8 +53,16 @@ def _publish(key: str, body: Any, skip_unchanged: bool) -> tuple[WorkflowVersion
         )
         workflow.name, workflow.current = name, version
         workflow.save(update_fields=["name", "current", "updated_at"])
+        _changed()
     version.workflow = workflow
     return version, "created" if current is None else "updated"
+
+
+def _changed() -> None:
+    """Every process's cached current versions are stale: now, for this process's next read,
+    and again once the transaction commits, so no process keeps a version read in between."""
+    workflows_changed()
+    transaction.on_commit(workflows_changed)
 
 
 def delete(key: str) -> bool:
@@ -68,4 +77,5 @@ def delete(key: str) -> bool:
             return False
         workflow.current = None
         workflow.save(update_fields=["current", "updated_at"])
+        _changed()
     return True

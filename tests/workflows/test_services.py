@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -28,12 +29,16 @@ def test_each_publish_is_a_new_version_and_current_versions_finds_the_latest() -
 
 
 @pytest.mark.django_db
-def test_current_versions_is_one_query(django_assert_num_queries: object) -> None:
+def test_current_versions_is_one_query_then_none_until_a_publish(django_assert_num_queries: Any) -> None:
     for key in ("a", "b", "c"):
         services.publish(key, BODY)
-    with django_assert_num_queries(1):  # type: ignore[operator]
-        found = selectors.current_versions(["a", "b", "c"])
+    with django_assert_num_queries(1):
+        found = selectors.current_versions(["a", "b", "c", "no-workflow"])
         assert [version.workflow.key for version in found.values()] == ["a", "b", "c"]
+    with django_assert_num_queries(0):  # kept in memory, "no workflow" included
+        assert selectors.current_versions(["a", "no-workflow"]).keys() == {"a"}
+    services.publish("a", {**BODY, "name": "Renamed"})
+    assert selectors.current_versions(["a"])["a"].version == 2  # the publishing process, at once
 
 
 @pytest.mark.django_db
