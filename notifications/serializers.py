@@ -13,6 +13,7 @@ from rest_framework import serializers
 from core.channel_names import channel_names, unknown_channel_message
 from notifications.addresses import address_errors
 from notifications.models import PRIORITY_CHOICES, Subscriber
+from notifications.signals import routed_elsewhere
 
 EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 # An event type becomes a NATS subject token: dotted words, no wildcards or spaces.
@@ -48,7 +49,10 @@ class EventSerializer(StrictSerializer):
     eventType = serializers.CharField(max_length=200)
     userId = serializers.CharField(max_length=128, required=False)
     topic = serializers.CharField(max_length=128, required=False)
-    channels = serializers.ListField(child=ChannelField(), allow_empty=False, max_length=len(channel_names()))
+    # Required unless the event type has a workflow, whose steps pick the channels (validate()).
+    channels = serializers.ListField(
+        child=ChannelField(), allow_empty=False, max_length=len(channel_names()), required=False
+    )
     priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES], default="normal")
     data = serializers.DictField(required=False, default=dict)
     metadata = serializers.DictField(required=False, default=dict)
@@ -91,6 +95,12 @@ class EventSerializer(StrictSerializer):
         if has_user == has_topic:
             message = "Give exactly one of userId and topic."
             raise serializers.ValidationError({"userId": [message], "topic": [message]})
+        if "channels" not in attrs:
+            if not routed_elsewhere(attrs["eventType"]):
+                raise serializers.ValidationError(
+                    {"channels": ["This field is required (unless the event type has a workflow)."]}
+                )
+            attrs["channels"] = []
         scheduled, expires = attrs.get("scheduledAt"), attrs.get("expiresAt")
         if expires is not None and expires <= (scheduled or timezone.now()):
             raise serializers.ValidationError({"expiresAt": ["Must be after scheduledAt and in the future."]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import F, QuerySet
 
@@ -55,6 +56,12 @@ def current_versions(event_types: Iterable[str]) -> dict[str, WorkflowVersion]:
     to their ``channels`` as before.
     """
     return _current.of(event_types)
+
+
+def has_workflow(event_type: str, **_: Any) -> bool:
+    """Signal receiver (``notifications.signals.event_type_routed``): events of a type with a
+    published workflow need no ``channels``; its steps pick them."""
+    return bool(current_versions([event_type]))
 
 
 def workflows_changed() -> None:

@@ -68,6 +68,23 @@ async def test_an_event_type_without_a_workflow_goes_to_its_channels(
     assert await run_of(body["eventId"]) is None
 
 
+async def test_an_event_of_a_workflow_type_may_leave_channels_out_and_others_may_not(
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
+) -> None:
+    await subscriber("wf-nochannels")
+    await publish("wf.nochannels", [{"id": "inbox", "type": "send", "config": {"channel": "in_app"}}])
+    body = event_body(eventType="wf.nochannels", userId="wf-nochannels", channels=None)
+    assert "channels" not in body
+    await post_event(api, body)
+    run = await wait_until(ended(body["eventId"]))
+    assert run.states["inbox"].delivery.channel == "in_app"
+
+    other = event_body(eventType="no.workflow", userId="wf-nochannels", channels=None)
+    response = await sync_to_async(api.post)("/api/events", other, format="json")
+    assert response.status_code == 400
+    assert "unless the event type has a workflow" in response.json()["errors"]["channels"][0]
+
+
 async def _with_channels(event_id: str, channels: set[str]) -> dict[str, Any] | None:
     found = await deliveries_of(event_id)
     return found if set(found) == channels else None
