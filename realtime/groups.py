@@ -25,8 +25,12 @@ def message_payload(message: InboxMessage) -> dict[str, Any]:
         "body": message.body,
         "actionUrl": message.action_url,
         "data": message.data,
+        "tags": message.tags,
+        "priority": message.priority,
+        "actions": message.actions,
         "createdAt": iso(message.created_at),
         "seenAt": iso(message.seen_at),
         "readAt": iso(message.read_at),
         "archivedAt": iso(message.archived_at),
+        "snoozedUntil": iso(message.snoozed_until),
     }

@@ -1,70 +1,58 @@
-"""Reads of the inbox."""
+"""Reads of the inbox: pages of messages by keyset, and counts from the counters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from realtime.models import InboxMessage
+from realtime import counters
+from realtime.models import IN_INBOX, InboxMessage
 
 
-def inbox_counts(subscriber_id: int) -> dict[str, int]:
-    return counts_for_many([subscriber_id])[subscriber_id]
+def inbox_counts(subscriber_id: int) -> dict[str, Any]:
+    """``unreadCount``, ``unseenCount``, ``totalCount`` and ``unreadByPriority``: counter rows."""
+    return counters.counts(subscriber_id)
 
 
 def latest_messages(subscriber_id: int, limit: int = 20) -> list[InboxMessage]:
-    return list(
-        InboxMessage.objects.filter(subscriber_id=subscriber_id, archived_at__isnull=True).order_by("-id")[
-            :limit
-        ]
-    )
+    return inbox_page(subscriber_id, limit=limit)[0]
 
 
-COUNT_KEYS = ("unreadCount", "unseenCount", "totalCount")
-
-
-def _counts_statement(subscribers: int) -> str:
-    """Written out, not an ORM aggregate: compiling the ``values().annotate()`` queryset on
-    every batch cost the in-app worker five times running it (make bench, docs/BENCHMARKS.md)."""
-    quote = connection.ops.quote_name
-    column = {
-        name: quote(InboxMessage._meta.get_field(name).column)
-        for name in ("subscriber", "read_at", "seen_at", "archived_at")
-    }
-    placeholders = ", ".join(["%s"] * subscribers)
-    return (
-        f"SELECT {column['subscriber']}, "
-        f"SUM(CASE WHEN {column['read_at']} IS NULL THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {column['seen_at']} IS NULL THEN 1 ELSE 0 END), COUNT(*) "
-        f"FROM {quote(InboxMessage._meta.db_table)} "
-        f"WHERE {column['subscriber']} IN ({placeholders}) AND {column['archived_at']} IS NULL "
-        f"GROUP BY {column['subscriber']}"
-    )
-
-
-def counts_for_many(subscriber_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Unread, unseen and total counts of many subscribers in one query (the in-app worker's
-    batch; the inbox API asks for one)."""
-    result: dict[int, dict[str, Any]] = {sid: dict.fromkeys(COUNT_KEYS, 0) for sid in subscriber_ids}
-    if not subscriber_ids:
-        return result
-    with connection.cursor() as cursor:
-        cursor.execute(_counts_statement(len(subscriber_ids)), list(subscriber_ids))
-        for subscriber_id, *counts in cursor.fetchall():
-            result[subscriber_id] = dict(zip(COUNT_KEYS, map(int, counts), strict=True))
-    return result
-
-
-# The inbox API's ``status`` filter: which rows each value selects.
+# The inbox API's ``status`` filter: which rows each value selects. Each has a partial index
+# on (subscriber, -id) (realtime/models.py) except ``read``, which walks the inbox's.
 STATUS_FILTERS: dict[str, Q] = {
-    "inbox": Q(archived_at__isnull=True),
-    "unread": Q(archived_at__isnull=True, read_at__isnull=True),
-    "read": Q(archived_at__isnull=True, read_at__isnull=False),
+    "inbox": IN_INBOX,
+    "unread": IN_INBOX & Q(read_at__isnull=True),
+    "read": IN_INBOX & Q(read_at__isnull=False),
     "archived": Q(archived_at__isnull=False),
+    "snoozed": Q(snoozed_until__isnull=False),
     "all": Q(),
 }
+
+
+def filtered(
+    subscriber_id: int,
+    *,
+    status: str = "inbox",
+    event_types: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    before: datetime | None = None,
+) -> QuerySet[InboxMessage]:
+    """The subscriber's messages a filter selects (listing and bulk actions share it):
+    any of ``event_types``, any of ``tags``, created before ``before``."""
+    rows = InboxMessage.objects.filter(STATUS_FILTERS[status], subscriber_id=subscriber_id)
+    if event_types:
+        rows = rows.filter(event_type__in=list(event_types))
+    if tags:
+        rows = rows.filter(reduce(or_, (Q(tags__contains=[tag]) for tag in tags)))
+    if before is not None:
+        rows = rows.filter(created_at__lt=before)
+    return rows
 
 
 def inbox_page(
@@ -73,17 +61,17 @@ def inbox_page(
     status: str = "inbox",
     before_id: int | None = None,
     limit: int = 20,
-    event_type: str | None = None,
+    event_types: Sequence[str] = (),
+    tags: Sequence[str] = (),
 ) -> tuple[list[InboxMessage], int | None]:
     """One page, newest first, and the id to continue before (None on the last page).
 
-    Keyset pagination on the primary key: stable while new messages arrive at the top.
+    Keyset pagination on the primary key: stable while new messages arrive at the top, and
+    a page deep in a large inbox costs what the first one does (an index walk from the cursor).
     """
-    rows = InboxMessage.objects.filter(STATUS_FILTERS[status], subscriber_id=subscriber_id)
+    rows = filtered(subscriber_id, status=status, event_types=event_types, tags=tags)
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
-    if event_type:
-        rows = rows.filter(event_type=event_type)
     page = list(rows.order_by("-id")[: limit + 1])
     if len(page) > limit:
         return page[:limit], page[limit - 1].id

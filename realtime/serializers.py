@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from rest_framework import serializers
 
+from realtime.counters import TabFilter, parse_tab_filter
+from realtime.models import PRIORITIES
 from realtime.selectors import STATUS_FILTERS
+from realtime.services import ACTIONS
+from realtime.tags import MAX_TAG_LENGTH, MAX_TAGS
+
+# Named messages of one bulk action, and tabs of one counts request, at most.
+MAX_BULK_IDS = 1000
+MAX_TABS = 20
+MAX_ID = 2**63 - 1
 
 CURSOR_PREFIX = "m"
 
@@ -34,11 +44,34 @@ class UserIdQuerySerializer(serializers.Serializer):
     userId = serializers.CharField(required=False, max_length=128)
 
 
+class CommaListField(serializers.ListField):
+    """A list given as repeated parameters (``?tags=a&tags=b``), comma-separated values
+    (``?tags=a,b``) or, in a JSON body, a list or one comma-separated string."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, str):
+            data = [data]
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            data = [part.strip() for item in data for part in item.split(",") if part.strip()]
+        return super().to_internal_value(data)
+
+
+def event_types_field() -> CommaListField:
+    return CommaListField(child=serializers.CharField(max_length=200), required=False, max_length=50)
+
+
+def tags_field() -> CommaListField:
+    return CommaListField(
+        child=serializers.CharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
+    )
+
+
 class InboxQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=list(STATUS_FILTERS), default="inbox")
     cursor = serializers.CharField(required=False, max_length=64)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    eventType = serializers.CharField(required=False, max_length=200)
+    eventType = event_types_field()
+    tags = tags_field()
 
     def validate_cursor(self, value: str) -> int:
         before_id = decode_cursor(value)
@@ -51,6 +84,71 @@ class CountsSerializer(serializers.Serializer):
     unreadCount = serializers.IntegerField()
     unseenCount = serializers.IntegerField()
     totalCount = serializers.IntegerField()
+    unreadByPriority = serializers.DictField(
+        child=serializers.IntegerField(), help_text=", ".join(PRIORITIES)
+    )
+
+
+class TabCountsSerializer(serializers.Serializer):
+    unreadCount = serializers.IntegerField()
+    unseenCount = serializers.IntegerField()
+    totalCount = serializers.IntegerField()
+
+
+class InboxCountsSerializer(CountsSerializer):
+    tabs = serializers.DictField(child=TabCountsSerializer(), required=False)
+
+
+class CountsQuerySerializer(serializers.Serializer):
+    """``?tabs=<name>:<filter>,...``; a filter is ``all``, ``tag=<tag>``,
+    ``type=<eventType>[|<eventType>...]`` or ``priority=<priority>[|<priority>...]``."""
+
+    tabs = serializers.CharField(required=False, max_length=4000)
+
+    def validate_tabs(self, value: str) -> dict[str, TabFilter]:
+        tabs: dict[str, TabFilter] = {}
+        for item in (part.strip() for part in value.split(",")):
+            name, colon, text = item.partition(":")
+            if not colon or not name:
+                raise serializers.ValidationError(f"{item!r}: write each tab as <name>:<filter>.")
+            if name in tabs:
+                raise serializers.ValidationError(f"Tab {name!r} is named twice.")
+            try:
+                tabs[name] = parse_tab_filter(text)
+            except ValueError as error:
+                raise serializers.ValidationError(str(error)) from None
+        if len(tabs) > MAX_TABS:
+            raise serializers.ValidationError(f"At most {MAX_TABS} tabs.")
+        return tabs
+
+
+class BulkFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=list(STATUS_FILTERS), default="all")
+    eventType = event_types_field()
+    tags = tags_field()
+    before = serializers.DateTimeField(required=False, help_text="Messages created before this time.")
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    """``filter`` or ``ids`` (at most 1,000), not both."""
+
+    action = serializers.ChoiceField(choices=list(ACTIONS))
+    filter = BulkFilterSerializer(required=False)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_BULK_IDS,
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("filter" in attrs) == ("ids" in attrs):
+            raise serializers.ValidationError({"filter": ["Give either filter or ids (not both)."]})
+        return attrs
+
+
+class BulkResultSerializer(CountsSerializer):
+    updated = serializers.IntegerField()
 
 
 class InboxMessageSerializer(serializers.Serializer):
@@ -67,6 +165,10 @@ class InboxMessageSerializer(serializers.Serializer):
     seenAt = serializers.DateTimeField(allow_null=True)
     readAt = serializers.DateTimeField(allow_null=True)
     archivedAt = serializers.DateTimeField(allow_null=True)
+    snoozedUntil = serializers.DateTimeField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    priority = serializers.CharField()
+    actions = serializers.ListField(child=serializers.DictField())
 
 
 class InboxPageSerializer(CountsSerializer):

@@ -1,13 +1,15 @@
 """Inbox state changes: one function each, called alike by the inbox API and the WebSocket.
 
-Every change ends with a broadcast of the subscriber's new counts (and which messages
-changed) to their channel-layer group, so every open tab, on any server process, syncs.
+Every change locks the messages it changes, changes them and their subscriber's counters
+(``realtime.counters``) in one transaction, then broadcasts the subscriber's new counts (and
+which messages changed) to their channel-layer group, so every open tab, on any server
+process, syncs; and sends ``inbox_changed`` for the layers above (workflows' ``waitFor``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +17,27 @@ import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.bulk import update_fields
+from realtime import counters
 from realtime.groups import inbox_group
 from realtime.models import InboxMessage
-from realtime.selectors import inbox_counts
+from realtime.selectors import STATUS_FILTERS
 from realtime.signals import inbox_changed
 
 log = structlog.get_logger(__name__)
 
 # A socket or API request may name at most this many messages at once.
 MAX_IDS = 100
+# A socket's ``change`` names at most this many ids.
+MAX_CHANGE_IDS = 1000
+# Messages changed per transaction by a bulk action: short locks, bounded statements.
+BULK_BATCH = 500
+
+# Changes one message in memory; True when it changed anything.
+Mutation = Callable[[InboxMessage, datetime], bool]
 
 
 class MessageNotFound(Exception):
@@ -40,30 +51,16 @@ class InboxChange:
     action: str
     ids: list[int]
     at: datetime
-    counts: dict[str, int]
+    counts: dict[str, Any]
+    # Extra facts for the socket's ``change`` (a bulk action's ``updated`` and ``filter``).
+    details: dict[str, Any] = field(default_factory=dict)
 
     def group_message(self) -> dict[str, Any]:
         return {
             "type": "inbox.counts",
             "counts": self.counts,
-            "change": {"action": self.action, "ids": self.ids, "at": self.at.isoformat()},
+            "change": {"action": self.action, "ids": self.ids, "at": self.at.isoformat(), **self.details},
         }
-
-
-def _owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
-    wanted = list(ids)[:MAX_IDS]
-    rows = InboxMessage.objects.filter(subscriber_id=subscriber_id, id__in=wanted)
-    if not rows.exists():
-        raise MessageNotFound(wanted)
-    return rows
-
-
-def _finish(subscriber_id: int, action: str, ids: list[int], now: datetime) -> InboxChange:
-    change = InboxChange(action, sorted(ids), now, inbox_counts(subscriber_id))
-    broadcast(subscriber_id, change.group_message())
-    inbox_changed.send(sender=InboxMessage, subscriber_id=subscriber_id, action=action, ids=change.ids)
-    log.info("inbox_changed", subscriber_id=subscriber_id, action=action, messages=len(ids))
-    return change
 
 
 def broadcast(subscriber_id: int, message: dict[str, Any]) -> None:
@@ -74,40 +71,181 @@ def broadcast(subscriber_id: int, message: dict[str, Any]) -> None:
         log.warning("inbox_broadcast_failed", subscriber_id=subscriber_id, error=str(error))
 
 
-def mark_seen(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
+def _finish(
+    subscriber_id: int, action: str, ids: list[int], now: datetime, details: dict[str, Any] | None = None
+) -> InboxChange:
+    change = InboxChange(action, sorted(ids), now, counters.counts(subscriber_id), details or {})
+    broadcast(subscriber_id, change.group_message())
+    log.info("inbox_changed", subscriber_id=subscriber_id, action=action, messages=len(ids))
+    return change
+
+
+def _signal(subscriber_id: int, action: str, ids: list[int]) -> None:
+    inbox_changed.send(sender=InboxMessage, subscriber_id=subscriber_id, action=action, ids=sorted(ids))
+
+
+# --- the mutations -------------------------------------------------------------------------
+
+
+def _read(message: InboxMessage, now: datetime) -> bool:
+    """Reading implies seeing; a message read before keeps its first read time."""
+    changed = message.read_at is None or message.seen_at is None
+    message.seen_at = message.seen_at or now
+    message.read_at = message.read_at or now
+    return changed
+
+
+def _seen(message: InboxMessage, now: datetime) -> bool:
+    changed = message.seen_at is None
+    message.seen_at = message.seen_at or now
+    return changed
+
+
+def _archive(message: InboxMessage, now: datetime) -> bool:
+    changed = message.archived_at is None
+    message.archived_at = message.archived_at or now
+    return changed
+
+
+def _unarchive(message: InboxMessage, now: datetime) -> bool:
+    changed = message.archived_at is not None
+    message.archived_at = None
+    return changed
+
+
+@dataclass(frozen=True)
+class Action:
+    """A state change: what it does to a message, the fields it writes and, for bulk
+    actions, which rows still need it (so a batch skips the rows already done)."""
+
+    name: str
+    mutate: Mutation | None  # None: delete
+    fields: tuple[str, ...]
+    pending: Q
+
+
+ACTIONS: dict[str, Action] = {
+    "read": Action("read", _read, ("seen_at", "read_at"), Q(read_at__isnull=True) | Q(seen_at__isnull=True)),
+    "seen": Action("seen", _seen, ("seen_at",), Q(seen_at__isnull=True)),
+    "archive": Action("archive", _archive, ("archived_at",), Q(archived_at__isnull=True)),
+    "unarchive": Action("unarchive", _unarchive, ("archived_at",), Q(archived_at__isnull=False)),
+    "delete": Action("delete", None, (), Q()),
+}
+# Actions whose ids ``inbox_changed`` reports to the workflows (``waitFor``).
+SIGNALLED = {"read", "seen"}
+
+
+def change_messages(
+    rows: QuerySet[InboxMessage], mutate: Mutation | None, fields: Sequence[str]
+) -> list[int]:
+    """Lock ``rows`` (in id order), change each with ``mutate`` (``None`` deletes it), write the
+    changed ones and the counters' deltas, in one transaction; return the ids it touched.
+
+    The one path of a state change to the counters: snooze and action buttons use it too.
+    """
     now = timezone.now()
-    rows = _owned(subscriber_id, ids)
-    rows.filter(seen_at__isnull=True).update(seen_at=now)
-    return _finish(subscriber_id, "seen", list(rows.values_list("id", flat=True)), now)
+    with transaction.atomic():
+        locked = list(rows.select_for_update().order_by("id").only(*counters.COUNTED_FIELDS, *fields))
+        if mutate is None:
+            InboxMessage.objects.filter(id__in=[m.id for m in locked]).delete()
+            counters.apply((counters.counted_of(m), None) for m in locked)
+            return [m.id for m in locked]
+        changes, changed = [], []
+        for message in locked:
+            before = counters.counted_of(message)
+            if mutate(message, now):
+                changed.append(message)
+                changes.append((before, counters.counted_of(message)))
+        update_fields(InboxMessage, changed, fields)
+        counters.apply(changes)
+    return [m.id for m in locked]
+
+
+def _owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
+    wanted = list(ids)[:MAX_IDS]
+    return InboxMessage.objects.filter(subscriber_id=subscriber_id, id__in=wanted)
+
+
+def _on_ids(subscriber_id: int, ids: Iterable[int], action: Action) -> InboxChange:
+    touched = change_messages(_owned(subscriber_id, ids), action.mutate, action.fields)
+    if not touched:
+        raise MessageNotFound(list(ids))
+    if action.name in SIGNALLED:
+        _signal(subscriber_id, action.name, touched)
+    return _finish(subscriber_id, action.name, touched, timezone.now())
+
+
+def mark_seen(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
+    return _on_ids(subscriber_id, ids, ACTIONS["seen"])
 
 
 def mark_read(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
-    """Reading implies seeing; a message read before keeps its first read time."""
-    now = timezone.now()
-    rows = _owned(subscriber_id, ids)
-    with transaction.atomic():
-        rows.filter(seen_at__isnull=True).update(seen_at=now)
-        rows.filter(read_at__isnull=True).update(read_at=now)
-    return _finish(subscriber_id, "read", list(rows.values_list("id", flat=True)), now)
+    return _on_ids(subscriber_id, ids, ACTIONS["read"])
 
 
 def archive(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
-    now = timezone.now()
-    rows = _owned(subscriber_id, ids)
-    rows.filter(archived_at__isnull=True).update(archived_at=now)
-    return _finish(subscriber_id, "archive", list(rows.values_list("id", flat=True)), now)
+    return _on_ids(subscriber_id, ids, ACTIONS["archive"])
+
+
+def unarchive(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
+    return _on_ids(subscriber_id, ids, ACTIONS["unarchive"])
+
+
+# --- bulk actions ----------------------------------------------------------------------------
+
+
+def _bulk_batches(rows: QuerySet[InboxMessage], action: Action, subscriber_id: int) -> list[int]:
+    """Walk ``rows`` newest first in batches of ``BULK_BATCH``, each in its own transaction
+    (locks held for one batch only); keyset on the id, so no batch rescans the ones before.
+    Returns the ids changed."""
+    changed: list[int] = []
+    last_id = None
+    pending = rows.filter(action.pending)
+    while True:
+        window = pending if last_id is None else pending.filter(id__lt=last_id)
+        ids = list(window.order_by("-id").values_list("id", flat=True)[:BULK_BATCH])
+        if not ids:
+            return changed
+        touched = change_messages(
+            InboxMessage.objects.filter(action.pending, subscriber_id=subscriber_id, id__in=ids),
+            action.mutate,
+            action.fields,
+        )
+        if action.name in SIGNALLED and touched:
+            _signal(subscriber_id, action.name, touched)
+        changed.extend(touched)
+        last_id = ids[-1]
+
+
+def bulk_change(
+    subscriber_id: int,
+    action_name: str,
+    *,
+    rows: QuerySet[InboxMessage],
+    change_action: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[int, InboxChange]:
+    """Apply ``action_name`` to the subscriber's ``rows`` (a filter or named ids) in bounded
+    batches; then ONE ``counts`` change to every socket, naming the changed ids when there
+    are at most ``MAX_CHANGE_IDS`` (a client re-reads its list when ``updated`` is larger).
+    Returns how many messages changed."""
+    action = ACTIONS[action_name]
+    changed = _bulk_batches(rows.filter(subscriber_id=subscriber_id), action, subscriber_id)
+    listed = changed if len(changed) <= MAX_CHANGE_IDS else []
+    name = change_action or f"bulk_{action_name}"
+    extra = {**(details or {}), "updated": len(changed)}
+    return len(changed), _finish(subscriber_id, name, listed, timezone.now(), extra)
 
 
 def mark_all_read(subscriber_id: int) -> InboxChange:
-    """Every unread message in the inbox (not the archive) becomes read and seen."""
-    now = timezone.now()
-    unread = InboxMessage.objects.filter(subscriber_id=subscriber_id, archived_at__isnull=True, read_at=None)
-    with transaction.atomic():
-        ids = list(unread.select_for_update().values_list("id", flat=True))
-        touched = InboxMessage.objects.filter(id__in=ids)
-        touched.filter(seen_at__isnull=True).update(seen_at=now)
-        touched.update(read_at=now)
-    return _finish(subscriber_id, "read_all", ids, now)
+    """Every unread message in the inbox (not the archive, not snoozed) becomes read and seen."""
+    _, change = bulk_change(
+        subscriber_id,
+        "read",
+        rows=InboxMessage.objects.filter(STATUS_FILTERS["unread"]),
+        change_action="read_all",
+    )
+    return change
 
 
 # What the socket's client messages map to (``mark_all_read`` takes no ids).

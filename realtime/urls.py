@@ -8,6 +8,7 @@ urlpatterns = [
     path("", page.index, name="home"),
     path("api/inbox", views.InboxListView.as_view(), name="inbox"),
     path("api/inbox/counts", views.InboxCountsView.as_view(), name="inbox-counts"),
+    path("api/inbox/bulk", views.InboxBulkView.as_view(), name="inbox-bulk"),
     path("api/inbox/read-all", views.InboxReadAllView.as_view(), name="inbox-read-all"),
     re_path(
         r"^api/inbox/(?P<message_id>[0-9]{1,18})/(?P<action>read|seen|archive)$",

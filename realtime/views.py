@@ -17,11 +17,15 @@ from rest_framework.views import APIView
 
 from notifications.models import Subscriber
 from notifications.subscriber_auth import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
-from realtime import selectors, services
+from realtime import counters, selectors, services
 from realtime.groups import message_payload
+from realtime.models import InboxMessage
 from realtime.serializers import (
-    CountsSerializer,
+    BulkRequestSerializer,
+    BulkResultSerializer,
+    CountsQuerySerializer,
     InboxActionSerializer,
+    InboxCountsSerializer,
     InboxPageSerializer,
     InboxQuerySerializer,
     ReadAllSerializer,
@@ -65,7 +69,8 @@ class InboxListView(InboxBaseView):
             status=query.validated_data["status"],
             before_id=query.validated_data.get("cursor"),
             limit=query.validated_data["limit"],
-            event_type=query.validated_data.get("eventType"),
+            event_types=query.validated_data.get("eventType", []),
+            tags=query.validated_data.get("tags", []),
         )
         return Response(
             {
@@ -77,9 +82,45 @@ class InboxListView(InboxBaseView):
 
 
 class InboxCountsView(InboxBaseView):
-    @extend_schema(parameters=[USER_ID_PARAM], responses={200: CountsSerializer})
+    """The inbox's counts and, with ``?tabs=``, each tab's: counter rows, never an aggregate."""
+
+    @extend_schema(parameters=[CountsQuerySerializer, USER_ID_PARAM], responses={200: InboxCountsSerializer})
     def get(self, request: Request) -> Response:
-        return Response(selectors.inbox_counts(self.subscriber(request).pk))
+        query = CountsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        subscriber_id = self.subscriber(request).pk
+        body = selectors.inbox_counts(subscriber_id)
+        if "tabs" in query.validated_data:
+            body["tabs"] = counters.tab_counts(subscriber_id, query.validated_data["tabs"])
+        return Response(body)
+
+
+class InboxBulkView(InboxBaseView):
+    """``POST /api/inbox/bulk``: one action over a filter or up to 1,000 ids, in short
+    batches; the subscriber's sockets get one ``counts`` change at the end."""
+
+    @extend_schema(
+        request=BulkRequestSerializer, parameters=[USER_ID_PARAM], responses={200: BulkResultSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        bulk = BulkRequestSerializer(data=request.data)
+        bulk.is_valid(raise_exception=True)
+        subscriber = self.subscriber(request)
+        action, wanted = bulk.validated_data["action"], bulk.validated_data.get("filter")
+        if wanted is None:
+            rows = InboxMessage.objects.filter(id__in=bulk.validated_data["ids"])
+            details: dict[str, Any] = {}
+        else:
+            rows = selectors.filtered(
+                subscriber.pk,
+                status=wanted["status"],
+                event_types=wanted.get("eventType", []),
+                tags=wanted.get("tags", []),
+                before=wanted.get("before"),
+            )
+            details = {"filter": request.data.get("filter")}
+        updated, change = services.bulk_change(subscriber.pk, action, rows=rows, details=details)
+        return Response({"updated": updated, **change.counts})
 
 
 class InboxActionView(InboxBaseView):
@@ -100,5 +141,5 @@ class InboxReadAllView(InboxBaseView):
     @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: ReadAllSerializer})
     def post(self, request: Request) -> Response:
         change = services.mark_all_read(self.subscriber(request).pk)
-        body: dict[str, Any] = {"updated": len(change.ids), **change.counts}
+        body: dict[str, Any] = {"updated": change.details["updated"], **change.counts}
         return Response(body)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
+from django.db import transaction
 from django.utils import timezone
 
 from deliveries.models import Delivery
@@ -81,3 +84,13 @@ class InboxMessageFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Message {n}")
     body = "Someone replied to your comment."
     action_url = "https://example.com/comments/1"
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+        """Stored with its counters, as the inbox provider stores a message."""
+        from realtime import counters
+
+        with transaction.atomic():
+            message = super()._create(model_class, *args, **kwargs)
+            counters.apply([(None, counters.counted_of(message))])
+        return message

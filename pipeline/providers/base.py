@@ -28,6 +28,8 @@ class OutboundMessage:
     content: dict[str, Any]
     data: dict[str, Any] = field(default_factory=dict)
     devices: list[str] = field(default_factory=list)
+    priority: str = "normal"
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass

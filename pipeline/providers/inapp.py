@@ -9,14 +9,15 @@ from typing import Any, ClassVar
 
 import structlog
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 from core.bulk import insert_new
 from core.db import run_db
 from deliveries.models import Delivery
 from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
+from realtime import counters
 from realtime.groups import inbox_group, message_payload
 from realtime.models import InboxMessage
-from realtime.selectors import counts_for_many
 
 log = structlog.get_logger(__name__)
 
@@ -32,19 +33,25 @@ def store_inbox_messages(messages: Sequence[OutboundMessage]) -> list[InboxMessa
             body=m.content.get("body", ""),
             action_url=m.content.get("actionUrl", ""),
             data=m.data,
+            tags=m.tags,
+            priority=m.priority,
         )
         for m in messages
     ]
-    created = insert_new(InboxMessage, rows, unique=["delivery"])
+    with transaction.atomic():
+        created = insert_new(InboxMessage, rows, unique=["delivery"])
+        # Only the rows this insert created count: a redelivered message's row counted once.
+        counters.apply((None, counters.counted_of(row)) for row in created)
     if len(created) == len(rows):
         return created
     return list(InboxMessage.objects.filter(delivery_id__in=[m.delivery_id for m in messages]))
 
 
 def store_and_count(messages: Sequence[OutboundMessage]) -> tuple[list[InboxMessage], dict[int, Any]]:
-    """The rows and their subscribers' fresh counts in one trip to the database thread."""
+    """The rows and their subscribers' fresh counts (counter rows, not an aggregate of the
+    inbox) in one trip to the database thread."""
     rows = store_inbox_messages(messages)
-    return rows, counts_for_many(sorted({m.subscriber_id for m in messages}))
+    return rows, counters.counts_for_many(sorted({m.subscriber_id for m in messages}))
 
 
 class InboxProvider(Provider):

@@ -40,6 +40,7 @@ from pipeline.messages import decode, encode
 from pipeline.providers.base import SUPPRESS, OnAccepted, OutboundMessage, Provider, ProviderResult
 from preferences.engine import Decision, preference_decision
 from preferences.selectors import routing_facts
+from realtime.tags import merged_tags
 
 log = structlog.get_logger(__name__)
 
@@ -130,6 +131,8 @@ def outbound(delivery: Delivery, destination: Destination) -> OutboundMessage:
         content=delivery.content,
         data=event.data,
         devices=list(destination.devices),
+        priority=event.priority,
+        tags=merged_tags(delivery.content.get("tags"), (event.metadata or {}).get("tags")),
     )
 
 

@@ -44,6 +44,10 @@ def test_inbox_lists_own_messages_newest_first_with_counts(alice: APIClient) -> 
         "seenAt": None,
         "readAt": None,
         "archivedAt": None,
+        "snoozedUntil": None,
+        "tags": [],
+        "priority": "normal",
+        "actions": [],
     }
     assert (body["unreadCount"], body["unseenCount"], body["totalCount"]) == (2, 2, 2)
     assert body["nextCursor"] is None
@@ -96,7 +100,12 @@ def test_mark_read_sets_read_and_seen_and_lowers_the_counts(alice: APIClient) ->
     assert body["message"]["readAt"] is not None
     assert body["message"]["seenAt"] == body["message"]["readAt"]
     assert (body["unreadCount"], body["unseenCount"]) == (1, 1)
-    assert alice.get("/api/inbox/counts").json() == {"unreadCount": 1, "unseenCount": 1, "totalCount": 2}
+    assert alice.get("/api/inbox/counts").json() == {
+        "unreadCount": 1,
+        "unseenCount": 1,
+        "totalCount": 2,
+        "unreadByPriority": {"low": 0, "normal": 1, "high": 0, "urgent": 0},
+    }
 
 
 def test_mark_read_twice_keeps_the_first_read_time(alice: APIClient) -> None:
@@ -128,7 +137,7 @@ def test_read_all_marks_every_unread_inbox_message_and_leaves_the_archive(alice:
 
     body = alice.post("/api/inbox/read-all").json()
 
-    assert body == {"updated": 2, "unreadCount": 0, "unseenCount": 0, "totalCount": 2}
+    assert (body["updated"], body["unreadCount"], body["unseenCount"], body["totalCount"]) == (2, 0, 0, 2)
     archived.refresh_from_db()
     assert archived.read_at is None
     assert alice.post("/api/inbox/read-all").json()["updated"] == 0
