@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.channel_names import channel_names, unknown_channel_message
+from core.tags import tag_problem
 from notifications.addresses import address_errors
 from notifications.models import PRIORITY_CHOICES, Subscriber
 from notifications.signals import routed_elsewhere
@@ -78,6 +79,12 @@ class EventSerializer(StrictSerializer):
     def validate_channels(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise serializers.ValidationError("Each channel may appear only once.")
+        return value
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        """``metadata.tags`` become the in-app message's tags (with the template's)."""
+        if "tags" in value and (problem := tag_problem(value["tags"])):
+            raise serializers.ValidationError({"tags": [problem]})
         return value
 
     def validate_locale(self, value: str) -> str:

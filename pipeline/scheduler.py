@@ -12,6 +12,9 @@ It also re-dispatches *stranded* deliveries: rows left ``pending`` for longer th
 commit and its publish leaves behind (this scheduler's own, say). The deliver stage skips
 anything already sent, so a second message for a live delivery costs a lookup, not a send.
 
+Inbox messages past ``RELAY_INBOX_RETENTION_DAYS`` are deleted a batch per pass
+(``realtime.retention``), their counters with them.
+
 Workflow waits (a ``delay``, a ``waitFor`` timeout) are claimed the same way
 (``workflows.waits``) and wake their runs on ``relay.workflow.run``; so are runs a crash left
 ``running`` without a message.
@@ -38,6 +41,7 @@ from deliveries.models import Delivery, DeliveryStatus
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import encode
 from pipeline.runner import ensure_streams, install_stop_signals
+from realtime import retention
 from workflows import waits
 
 log = structlog.get_logger(__name__)
@@ -62,10 +66,11 @@ class PassResult:
     expired: int = 0
     redispatched: int = 0
     woken: int = 0  # workflow runs
+    purged: int = 0  # inbox messages past retention
 
     @property
     def idle(self) -> bool:
-        return not (self.published or self.expired or self.redispatched or self.woken)
+        return not (self.published or self.expired or self.redispatched or self.woken or self.purged)
 
 
 def expire_overdue(now: datetime, limit: int) -> int:
@@ -132,6 +137,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
         raise
     result.published, result.redispatched = len(claimed), len(stranded)
     result.woken = await wake_runs(js, n, now, batch)
+    result.purged = await run_db(retention.purge_expired, now, batch)
     if not result.idle:
         log.info(
             "scheduler_pass",
@@ -139,6 +145,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
             expired=result.expired,
             redispatched=result.redispatched,
             woken=result.woken,
+            purged=result.purged,
         )
     return result
 
@@ -181,6 +188,7 @@ async def run_scheduler(
             totals.expired += result.expired
             totals.redispatched += result.redispatched
             totals.woken += result.woken
+            totals.purged += result.purged
             if result.idle:
                 if once:
                     break

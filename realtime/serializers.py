@@ -12,7 +12,7 @@ from realtime.counters import TabFilter, parse_tab_filter
 from realtime.models import PRIORITIES
 from realtime.selectors import STATUS_FILTERS
 from realtime.services import ACTIONS
-from realtime.tags import MAX_TAG_LENGTH, MAX_TAGS
+from core.tags import MAX_TAG_LENGTH, MAX_TAGS
 
 # Named messages of one bulk action, and tabs of one counts request, at most.
 MAX_BULK_IDS = 1000

@@ -80,6 +80,11 @@ def _finish(
     return change
 
 
+def notify(subscriber_id: int, action: str, ids: list[int]) -> InboxChange:
+    """Tell the subscriber's sockets of a change made elsewhere (retention, the scheduler)."""
+    return _finish(subscriber_id, action, ids, timezone.now())
+
+
 def _signal(subscriber_id: int, action: str, ids: list[int]) -> None:
     inbox_changed.send(sender=InboxMessage, subscriber_id=subscriber_id, action=action, ids=sorted(ids))
 

@@ -35,6 +35,7 @@ def store_inbox_messages(messages: Sequence[OutboundMessage]) -> list[InboxMessa
             data=m.data,
             tags=m.tags,
             priority=m.priority,
+            actions=m.content.get("actions") or [],
         )
         for m in messages
     ]

@@ -40,7 +40,7 @@ from pipeline.messages import decode, encode
 from pipeline.providers.base import SUPPRESS, OnAccepted, OutboundMessage, Provider, ProviderResult
 from preferences.engine import Decision, preference_decision
 from preferences.selectors import routing_facts
-from realtime.tags import merged_tags
+from core.tags import merged_tags
 
 log = structlog.get_logger(__name__)
 
