@@ -24,7 +24,9 @@ def purge_expired(now: datetime, limit: int) -> int:
         return 0
     cutoff = now - timedelta(days=days)
     ids = list(
-        InboxMessage.objects.filter(created_at__lt=cutoff).order_by("created_at").values_list("id", flat=True)[:limit]
+        InboxMessage.objects.filter(created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
     )
     if not ids:
         return 0

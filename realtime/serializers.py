@@ -8,11 +8,11 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.tags import MAX_TAG_LENGTH, MAX_TAGS
 from realtime.counters import TabFilter, parse_tab_filter
 from realtime.models import PRIORITIES
 from realtime.selectors import STATUS_FILTERS
 from realtime.services import ACTIONS
-from core.tags import MAX_TAG_LENGTH, MAX_TAGS
 
 # Named messages of one bulk action, and tabs of one counts request, at most.
 MAX_BULK_IDS = 1000

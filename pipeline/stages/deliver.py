@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 from core.bulk import insert_all
 from core.db import run_db
 from core.rows import JoinedRead, Table
+from core.tags import merged_tags
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus
 from deliveries.reasons import Reason, as_reason
@@ -40,7 +41,6 @@ from pipeline.messages import decode, encode
 from pipeline.providers.base import SUPPRESS, OnAccepted, OutboundMessage, Provider, ProviderResult
 from preferences.engine import Decision, preference_decision
 from preferences.selectors import routing_facts
-from core.tags import merged_tags
 
 log = structlog.get_logger(__name__)
 

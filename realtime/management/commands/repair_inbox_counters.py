@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         ids = None
         if options["user_ids"]:
-            found = dict(Subscriber.objects.filter(user_id__in=options["user_ids"]).values_list("user_id", "pk"))
+            found = dict(
+                Subscriber.objects.filter(user_id__in=options["user_ids"]).values_list("user_id", "pk")
+            )
             if missing := sorted(set(options["user_ids"]) - set(found)):
                 self.stderr.write(f"unknown userIds: {', '.join(missing)}")
                 raise SystemExit(2)
