@@ -259,3 +259,22 @@ async def test_throttle_lets_limit_runs_through_per_key_and_window(
 async def _final_run(event_id: str) -> Any:
     run = await run_of(event_id)
     return run if run is not None and run.status in ("completed", "throttled") else None
+
+
+async def test_a_second_send_on_a_channel_the_run_used_is_skipped_not_sent_twice(
+    workflow_pipeline: None, api: APIClient, smtp_sink: SmtpSink, event_body: EventBody
+) -> None:
+    await subscriber("wf-twice")
+    await publish(
+        "wf.twice",
+        [
+            {"id": "first", "type": "send", "config": {"channel": "email"}},
+            {"id": "again", "type": "send", "config": {"channel": "email"}},
+        ],
+    )
+    body = event_body(eventType="wf.twice", userId="wf-twice")
+    await post_event(api, body)
+    run = await wait_until(ended(body["eventId"]))
+    again = run.states["again"]
+    assert (again.status, again.reason, again.delivery) == ("skipped", "channel_already_used", None)
+    await wait_until(lambda: len(smtp_sink.messages) == 1)
