@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,9 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.names import names
 from deliveries.models import Delivery
+from pipeline.runner import run_stage, stage_spec
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
 from tests.workflows.support import (
@@ -278,3 +281,29 @@ async def test_a_second_send_on_a_channel_the_run_used_is_skipped_not_sent_twice
     again = run.states["again"]
     assert (again.status, again.reason, again.delivery) == ("skipped", "channel_already_used", None)
     await wait_until(lambda: len(smtp_sink.messages) == 1)
+
+
+async def test_throttle_holds_with_two_workflow_workers_taking_runs_at_once(
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
+) -> None:
+    await subscriber("wf-throttle-race")
+    await publish(
+        "wf.race",
+        [
+            {"id": "gate", "type": "throttle", "config": {"limit": 3, "window": 3600}},
+            {"id": "inbox", "type": "send", "config": {"channel": "in_app"}},
+        ],
+    )
+    stop = asyncio.Event()
+    # A second consumer on the same durable: the runs are split between two workers.
+    second = asyncio.create_task(run_stage(stage_spec("workflow", names()), stop, batch_size=2))
+    bodies = [event_body(eventType="wf.race", userId="wf-throttle-race") for _ in range(30)]
+    response = await sync_to_async(api.post)("/api/events/batch", {"events": bodies}, format="json")
+    assert response.status_code == 200 and response.json()["accepted"] == 30
+    try:
+        runs = [await wait_until(lambda b=b: _final_run(b["eventId"])) for b in bodies]
+    finally:
+        stop.set()
+        await asyncio.wait_for(second, timeout=15)
+    assert sorted(r.status for r in runs).count("completed") == 3
+    assert {r.status for r in runs} == {"completed", "throttled"}
