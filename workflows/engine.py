@@ -52,12 +52,15 @@ class Advanced:
 
 
 def _lock(run_id: int) -> Run | None:
-    return (
+    run = (
         Run.objects.select_for_update(of=("self",))
-        .select_related("version__workflow", "notification__event", "subscriber")
+        .select_related("version__workflow", "notification__event", "notification__subscriber")
         .filter(pk=run_id)
         .first()
     )
+    if run is not None:  # one subscriber object for the run and its notification (routing reads it)
+        run.subscriber = run.notification.subscriber
+    return run
 
 
 def _condition(state: StepState, rule: Any, data: dict[str, Any]) -> Outcome | None:
