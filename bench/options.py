@@ -24,6 +24,7 @@ class Options:
     profile_dir: str
     client: str
     workflow_runs: int
+    inbox_rows: int
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -42,6 +43,12 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument(
         "--workflow-runs", type=int, help="Events (runs) of the workflow phase (default 300; quick 100)."
+    )
+    parser.add_argument(
+        "--inbox-rows",
+        type=int,
+        help="Inbox rows bulk-loaded for one subscriber in the large-inbox phase, 0 to skip it "
+        "(default 20000; quick 2000; the issue's figure: 1000000).",
     )
     parser.add_argument("--ws-clients", type=int, default=20, help="WebSocket clients in the latency phase.")
     parser.add_argument("--batch-size", type=int, default=250, help="Events per POST /api/events/batch.")
@@ -67,6 +74,8 @@ def parse(argv: list[str] | None = None) -> Options:
     events = args.events or (400 if quick else 3000)
     if events < 1 or args.concurrency < 1 or args.rate <= 0 or not 1 <= args.batch_size <= 500:
         parser.error("--events, --concurrency, --rate must be positive; --batch-size 1..500")
+    if args.inbox_rows is not None and args.inbox_rows < 0:
+        parser.error("--inbox-rows must be 0 or more")
     return Options(
         events=events,
         concurrency=args.concurrency,
@@ -82,4 +91,5 @@ def parse(argv: list[str] | None = None) -> Options:
         profile_dir=args.profile,
         client=args.client,
         workflow_runs=args.workflow_runs or (100 if quick else 300),
+        inbox_rows=(2000 if quick else 20000) if args.inbox_rows is None else args.inbox_rows,
     )

@@ -41,6 +41,8 @@ class Figures:
     # CPU milliseconds per event during the latency phase, per process (bench/cpu.py).
     cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The large-inbox phase (bench/inbox_phase.py); empty when skipped.
+    inbox: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -74,7 +76,27 @@ class Figures:
                 "lost": self.workflow_lost,
                 "duplicated": self.workflow_duplicated,
             },
+            "inbox": self.inbox,
         }
+
+
+def _inbox_rows(inbox: dict[str, Any]) -> list[tuple[str, str]]:
+    if not inbox:
+        return []
+    p99, listed = inbox["delivery_p99_ms"], inbox["list_ms"]
+    deep = listed.get("big_deep", {}).get("p50")
+    return [
+        (f"large inbox: {inbox['rows']:,} rows bulk-loaded in", f"{inbox['load_s']:.1f} s"),
+        (
+            "  in-app latency p99, big / fresh inbox (ratio)",
+            f"{p99['big']:.0f} / {p99['fresh']:.0f} ms ({inbox['delivery_p99_ratio']:.2f})",
+        ),
+        (
+            "  GET /api/inbox p50, big / fresh (ratio)",
+            f"{listed['big']['p50']:.1f} / {listed['fresh']['p50']:.1f} ms ({inbox['list_ratio']:.2f})",
+        ),
+        ("  GET /api/inbox p50, big, page 1,000", f"{deep:.1f} ms" if deep is not None else "-"),
+    ]
 
 
 def print_report(console: Console, figures: Figures) -> None:
@@ -106,6 +128,7 @@ def print_report(console: Console, figures: Figures) -> None:
         ("lost / duplicated (all phases)", f"{figures.lost} / {figures.duplicated}"),
         ("WebSocket frames missed (delivered, push not seen)", str(figures.ws_missed)),
     ]
+    rows += _inbox_rows(figures.inbox)
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)

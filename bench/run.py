@@ -253,23 +253,27 @@ def _measure(
     progress.update(task, completed=1)
     figures.ceiling_per_s, figures.ceiling_publish_per_s = ceiling.end_to_end_per_s, ceiling.publish_per_s
 
-    # 6. accepted versus arrived.
+    # 6. a subscriber with a huge inbox against a fresh one, side by side.
+    inbox_tallies = _inbox_phase(options, env, figures, http, base, progress)
+
+    # 7. accepted versus arrived.
     email_per_event = Counter({k: v for k, v in email.per_event.items() if k.startswith(f"{batch_prefix}-")})
     tallies = [
         (single_result.accepted, single_tally.per_event),
         (batch_result.accepted, batch_tally.per_event),
         (batch_result.accepted, email_per_event),
         (latency_result.accepted, latency_tally.per_event),
+        *((accepted, tally.per_event) for accepted, tally in inbox_tallies),
     ]
     for accepted, per_event in tallies:
         lost, duplicated = lost_and_duplicated(accepted, per_event)
         figures.lost += lost
         figures.duplicated += duplicated
     figures.duplicated += latency_result.duplicated
-    for tally in (single_tally, batch_tally, latency_tally):
+    for tally in (single_tally, batch_tally, latency_tally, *(tally for _, tally in inbox_tallies)):
         figures.duplicated += max(0, tally.inbox_rows - sum(tally.per_event.values()))
     figures.events = n
-    figures.events_total = 2 * n + offered + figures.workflow_runs
+    figures.events_total = 2 * n + offered + figures.workflow_runs + sum(len(a) for a, _ in inbox_tallies)
     rejected = single_result.rejected + batch_result.rejected + (offered - len(latency_result.accepted))
     if rejected:
         figures.notes.append(
@@ -334,6 +338,44 @@ def _workflow_phase(
             f"workflow phase: {len(posted.to_read) - len(owed.not_emailed)} of {len(posted.to_read)} "
             f"reads came after the {phase.DELAY_SECONDS} s delay ended (those runs owed an email)"
         )
+
+
+def _inbox_phase(
+    options: Options,
+    env: BenchEnvironment,
+    figures: Figures,
+    http: Callable[[], Any],
+    base: str,
+    progress: Progress,
+) -> list[tuple[list[str], Any]]:
+    """In-app latency and listing time of a subscriber with ``--inbox-rows`` messages against
+    a fresh one's; returns each side's (accepted eventIds, in-app tally) for the accounting."""
+    if not options.inbox_rows:
+        return []
+    from bench import inbox_phase as phase
+    from bench.counting import in_app_tally
+
+    prefix = f"i{env.run_id}"
+    users = {"big": f"bench-inbox-big-{env.run_id}", "fresh": f"bench-inbox-fresh-{env.run_id}"}
+    task = progress.add_task(f"inbox: bulk-load {options.inbox_rows:,} rows", total=1)
+    load_s = phase.load(options.inbox_rows, (users["big"], users["fresh"]), prefix)
+    progress.update(task, completed=1)
+    offered = 2 * max(1, round(options.rate / 2 * options.latency_seconds))
+    requests = 50 if options.quick else 200
+
+    async def measure(advance: Callable[[int], None]) -> phase.InboxPhase:
+        async with http() as client:
+            ws_base = base.replace("http://", "ws://")
+            return await phase.measure(
+                client, ws_base, users, prefix, options.rate, options.latency_seconds, requests, advance
+            )
+
+    result = _phase(progress, "inbox: big vs fresh, latency + GET", offered, measure)
+    result.rows, result.load_s = options.inbox_rows, load_s
+    figures.inbox = result.as_json()
+    figures.duplicated += sum(r.duplicated for r in result.latency.values())
+    figures.ws_missed += sum(r.missed for r in result.latency.values())
+    return [(r.accepted, in_app_tally(f"{prefix}-{who}-l")) for who, r in result.latency.items()]
 
 
 def main_run(options: Options) -> Figures:

@@ -23,6 +23,20 @@ def latest_messages(subscriber_id: int, limit: int = 20) -> list[InboxMessage]:
     return inbox_page(subscriber_id, limit=limit)[0]
 
 
+def of_subscriber(subscriber_id: int) -> Q:
+    """The subscriber's rows, for a walk in ``KEYSET_ORDER``.
+
+    Written as a range (``>= id AND <= id``), not an equality: PostgreSQL drops an ORDER BY
+    column that an equality makes constant, and ``ORDER BY id DESC`` alone lets it walk the
+    primary key and filter, which for a subscriber holding most rows looks cheap but reads
+    every newer row of everyone else first. Ordered by (subscriber, -id), only the
+    (subscriber, -id) indexes give the order, so every page is an index walk from the cursor.
+    """
+    return Q(subscriber_id__gte=subscriber_id, subscriber_id__lte=subscriber_id)
+
+
+KEYSET_ORDER = ("subscriber_id", "-id")
+
 # The inbox API's ``status`` filter: which rows each value selects. Each has a partial index
 # on (subscriber, -id) (realtime/models.py) except ``read``, which walks the inbox's.
 STATUS_FILTERS: dict[str, Q] = {
@@ -45,7 +59,7 @@ def filtered(
 ) -> QuerySet[InboxMessage]:
     """The subscriber's messages a filter selects (listing and bulk actions share it):
     any of ``event_types``, any of ``tags``, created before ``before``."""
-    rows = InboxMessage.objects.filter(STATUS_FILTERS[status], subscriber_id=subscriber_id)
+    rows = InboxMessage.objects.filter(STATUS_FILTERS[status], of_subscriber(subscriber_id))
     if event_types:
         rows = rows.filter(event_type__in=list(event_types))
     if tags:
@@ -72,7 +86,7 @@ def inbox_page(
     rows = filtered(subscriber_id, status=status, event_types=event_types, tags=tags)
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
-    page = list(rows.order_by("-id")[: limit + 1])
+    page = list(rows.order_by(*KEYSET_ORDER)[: limit + 1])
     if len(page) > limit:
         return page[:limit], page[limit - 1].id
     return page, None

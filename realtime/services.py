@@ -24,7 +24,7 @@ from core.bulk import update_fields
 from realtime import counters
 from realtime.groups import inbox_group
 from realtime.models import InboxMessage
-from realtime.selectors import STATUS_FILTERS
+from realtime.selectors import KEYSET_ORDER, STATUS_FILTERS, of_subscriber
 from realtime.signals import inbox_changed
 
 log = structlog.get_logger(__name__)
@@ -208,7 +208,7 @@ def _bulk_batches(rows: QuerySet[InboxMessage], action: Action, subscriber_id: i
     pending = rows.filter(action.pending)
     while True:
         window = pending if last_id is None else pending.filter(id__lt=last_id)
-        ids = list(window.order_by("-id").values_list("id", flat=True)[:BULK_BATCH])
+        ids = list(window.order_by(*KEYSET_ORDER).values_list("id", flat=True)[:BULK_BATCH])
         if not ids:
             return changed
         touched = change_messages(
@@ -235,7 +235,7 @@ def bulk_change(
     are at most ``MAX_CHANGE_IDS`` (a client re-reads its list when ``updated`` is larger).
     Returns how many messages changed."""
     action = ACTIONS[action_name]
-    changed = _bulk_batches(rows.filter(subscriber_id=subscriber_id), action, subscriber_id)
+    changed = _bulk_batches(rows.filter(of_subscriber(subscriber_id)), action, subscriber_id)
     listed = changed if len(changed) <= MAX_CHANGE_IDS else []
     name = change_action or f"bulk_{action_name}"
     extra = {**(details or {}), "updated": len(changed)}

@@ -131,9 +131,10 @@ class InboxActionView(InboxBaseView):
         subscriber = self.subscriber(request)
         try:
             change = ACTIONS[action](subscriber.pk, [int(message_id)])
-        except services.MessageNotFound:
+            # Deleted by a concurrent request since: as gone as one that never was.
+            message = selectors.inbox_message(subscriber.pk, int(message_id))
+        except (services.MessageNotFound, InboxMessage.DoesNotExist):
             raise NotFound("No message with this id in this inbox.") from None
-        message = selectors.inbox_message(subscriber.pk, int(message_id))
         return Response({"message": message_payload(message), **change.counts})
 
 

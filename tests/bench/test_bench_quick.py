@@ -26,6 +26,7 @@ KEYS = {
     "lost",
     "duplicated",
     "workflow",
+    "inbox",
 }
 
 
@@ -37,7 +38,7 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     }
     args = ["--quick", "--events", "60", "--subscribers", "10", "--ws-clients", "3"]
     args += ["--rate", "20", "--latency-seconds", "1", "--concurrency", "4", "--batch-size", "25"]
-    args += ["--workflow-runs", "20"]
+    args += ["--workflow-runs", "20", "--inbox-rows", "3000"]
     completed = subprocess.run(
         [sys.executable, "-m", "bench", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=170
     )
@@ -54,6 +55,12 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     assert (workflow["runs"], workflow["lost"], workflow["duplicated"]) == (20, 0, 0)
     assert workflow["emails_sent"] == workflow["emails_expected"] <= 20
     assert workflow["runs_completed_per_s"] > 0
+    # The large-inbox phase: both subscribers measured, their ratios reported (no figure asserted).
+    inbox = figures["inbox"]
+    assert inbox["rows"] == 3000
+    assert inbox["delivery_p99_ms"]["big"] > 0 and inbox["delivery_p99_ms"]["fresh"] > 0
+    assert {"big", "fresh", "big_deep"} <= inbox["list_ms"].keys()
+    assert inbox["delivery_p99_ratio"] > 0 and inbox["list_ratio"] > 0
     # Where the latency phase's CPU went: the API server and every stage its events pass did some
     # of the work (ingest routes events sent to one user itself; route only serves topics).
     assert {"uvicorn", "ingest", "deliver-in_app"} <= figures["cpu_ms_per_event"].keys()
