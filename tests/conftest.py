@@ -189,23 +189,30 @@ class _TestServer(uvicorn.Server):
         yield
 
 
-@pytest.fixture
-async def asgi_server(transactional_db: None) -> AsyncIterator[str]:
-    """The real ASGI app (HTTP + WebSocket) on a free port, served in the test's loop."""
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """An ASGI app (or its import path) on a free port, served in this event loop meanwhile."""
     port = free_port()
     server = _TestServer(
-        uvicorn.Config(
-            "config.asgi:application", host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
             break
         await asyncio.sleep(0.02)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture
+async def asgi_server(transactional_db: None) -> AsyncIterator[str]:
+    """The real ASGI app (HTTP + WebSocket) on a free port, served in the test's loop."""
+    async with serving("config.asgi:application") as address:
+        yield address
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
