@@ -7,7 +7,6 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,28 +83,24 @@ def test_refuses_a_timestamp_outside_the_tolerance() -> None:
             verifier.verify(BODY, headers, now=now)
 
 
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    fake = WebhookReceiver()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_verifies_a_webhook_channel_delivery_during_a_rotation(
-    pipeline: None, relay: AsyncRelay, receiver: WebhookReceiver, settings: Any
+    pipeline: None, relay: AsyncRelay, settings: Any
 ) -> None:
     old, new = new_secret(), new_secret()
     settings.RELAY_WEBHOOK_SECRET = f"{old} {new}"
     settings.RELAY_WEBHOOK_ALLOW_PRIVATE = True
-    await relay.identify("hooked", addresses={"webhook": receiver.url("/hook")})
+    with WebhookReceiver() as receiver:
+        await relay.identify("hooked", addresses={"webhook": receiver.url("/hook")})
 
-    accepted = await relay.trigger("account", user_id="hooked", channels=["webhook"], data={"title": "Build"})
+        accepted = await relay.trigger(
+            "account", user_id="hooked", channels=["webhook"], data={"title": "Build"}
+        )
 
-    (request,) = await wait_until(lambda: receiver.at("/hook"))
-    payload = verify_webhook(request.body, request.headers, new)  # a receiver that has the new secret only
-    assert payload["data"]["eventId"] == accepted["eventId"]
-    assert payload["data"]["title"] == "Build"
-    with pytest.raises(WebhookVerificationError):
-        verify_webhook(request.body, request.headers, new_secret())
+        (request,) = await wait_until(lambda: receiver.at("/hook"))
+        # A receiver that has been given the new secret only.
+        payload = verify_webhook(request.body, request.headers, new)
+        assert payload["data"]["eventId"] == accepted["eventId"]
+        assert payload["data"]["title"] == "Build"
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(request.body, request.headers, new_secret())

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, cast
 from urllib.parse import quote
 
 from relay_client import models
@@ -248,30 +248,27 @@ def remove_topic_members(key: str, user_ids: Sequence[str]) -> Op[dict[str, int]
 # Deliveries
 
 
+class DeliveryFilters(TypedDict, total=False):
+    """Filters of the deliveries listing and its stats."""
+
+    user_id: str
+    channel: str
+    status: models.DeliveryStatus
+    event_type: str
+    since: datetime | str  # created at or after
+    until: datetime | str  # created before
+
+
+def _delivery_query(filters: DeliveryFilters, **more: Any) -> dict[str, str]:
+    names = {"user_id": "userId", "event_type": "eventType"}
+    return _query({**{names.get(key, key): value for key, value in filters.items()}, **more})
+
+
 def deliveries(
-    *,
-    user_id: str | None = None,
-    channel: str | None = None,
-    status: models.DeliveryStatus | None = None,
-    event_type: str | None = None,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[DeliveryFilters]
 ) -> Op[models.DeliveryPage]:
     """One page of deliveries, newest first; ``iter_deliveries`` walks every page."""
-    params = _query(
-        {
-            "userId": user_id,
-            "channel": channel,
-            "status": status,
-            "eventType": event_type,
-            "since": since,
-            "until": until,
-            "limit": limit,
-            "cursor": cursor,
-        }
-    )
+    params = _delivery_query(filters, limit=limit, cursor=cursor)
     return Op("GET", "/api/deliveries", _as(models.DeliveryPage), params=params)
 
 
@@ -281,27 +278,10 @@ def get_delivery(delivery_id: int) -> Op[models.Delivery]:
 
 
 def delivery_stats(
-    *,
-    user_id: str | None = None,
-    channel: str | None = None,
-    status: models.DeliveryStatus | None = None,
-    event_type: str | None = None,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    interval: str | None = None,
+    *, interval: Literal["hour", "day"] | None = None, **filters: Unpack[DeliveryFilters]
 ) -> Op[models.DeliveryStats]:
     """Totals by channel and status; ``interval="hour"|"day"`` adds time buckets."""
-    params = _query(
-        {
-            "userId": user_id,
-            "channel": channel,
-            "status": status,
-            "eventType": event_type,
-            "since": since,
-            "until": until,
-            "interval": interval,
-        }
-    )
+    params = _delivery_query(filters, interval=interval)
     return Op("GET", "/api/deliveries/stats", _as(models.DeliveryStats), params=params)
 
 

@@ -1,7 +1,8 @@
 """``Relay`` (sync) and ``AsyncRelay`` (async): the same methods, built from ``_ops``.
 
-Each method is an ``_ops`` builder bound to the client's way of sending, so the signatures,
-docstrings and request shapes exist once (``relay.trigger`` is ``_ops.trigger`` sent).
+Each method is an ``_ops`` builder declared once (``_Methods``) and bound, by a descriptor,
+to the client's way of sending, so the signatures, docstrings and request shapes exist once
+and are typed for each client (``relay.trigger`` is ``_ops.trigger`` sent).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar
+from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,30 +31,6 @@ P = ParamSpec("P")
 
 DEFAULT_BASE_URL = "http://localhost:8000"
 DEFAULT_TIMEOUT = 10.0
-
-
-class _Sends(Protocol):
-    def send(self, op: Op[T]) -> T: ...
-
-
-class _SendsAsync(Protocol):
-    async def send(self, op: Op[T]) -> T: ...
-
-
-def _sent(build: Callable[P, Op[T]]) -> Callable[Concatenate[_Sends, P], T]:
-    @functools.wraps(build)
-    def method(self: _Sends, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self.send(build(*args, **kwargs))
-
-    return method
-
-
-def _sent_async(build: Callable[P, Op[T]]) -> Callable[Concatenate[_SendsAsync, P], Awaitable[T]]:
-    @functools.wraps(build)
-    async def method(self: _SendsAsync, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.send(build(*args, **kwargs))
-
-    return method
 
 
 @dataclass(frozen=True)
@@ -81,37 +58,69 @@ DELIVERIES = _Walk[models.DeliveryPage, models.Delivery](lambda p: p["results"],
 MEMBERS = _Walk[models.TopicMembersPage, str](lambda p: p["userIds"], lambda p: p["next"], "after")
 
 
-def _every(
-    build: Callable[P, Op[PageT]], walk: _Walk[PageT, ItemT]
-) -> Callable[Concatenate[_Sends, P], Iterator[ItemT]]:
-    def method(self: _Sends, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[ItemT]:
-        query: dict[str, Any] = dict(kwargs)
+class _Call(Generic[P, T]):
+    """A method of both clients: the ``_ops`` builder's request, sent as the client sends
+    (``Relay`` answers, ``AsyncRelay`` gives an awaitable of the answer)."""
+
+    def __init__(self, build: Callable[P, Op[T]]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: Relay, owner: type) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, client: AsyncRelay, owner: type) -> Callable[P, Awaitable[T]]: ...
+    def __get__(self, client: Relay | AsyncRelay | None, owner: type) -> Any:
+        if client is None:
+            return self
+        build, send = self.build, client.send
+
+        @functools.wraps(build)
+        def call(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return send(build(*args, **kwargs))
+
+        return call
+
+
+class _Pages(Generic[P, PageT, ItemT]):
+    """A method of both clients that walks every page of a listing, item by item: an
+    iterator on ``Relay``, an async iterator on ``AsyncRelay``."""
+
+    def __init__(self, build: Callable[P, Op[PageT]], walk: _Walk[PageT, ItemT]) -> None:
+        self.build, self.walk = build, walk
+        self.__doc__ = f"Every item of every page of ``{build.__name__}``, fetched page by page."
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: Relay, owner: type) -> Callable[P, Iterator[ItemT]]: ...
+    @overload
+    def __get__(self, client: AsyncRelay, owner: type) -> Callable[P, AsyncIterator[ItemT]]: ...
+    def __get__(self, client: Relay | AsyncRelay | None, owner: type) -> Any:
+        if client is None:
+            return self
+        if isinstance(client, AsyncRelay):
+            return functools.partial(self._items_async, client)
+        return functools.partial(self._items, client)
+
+    def _items(self, client: Relay, *args: Any, **kwargs: Any) -> Iterator[ItemT]:
         while True:
-            page = self.send(build(*args, **query))
-            yield from walk.items(page)
-            query[walk.param] = walk.cursor(page)
-            if query[walk.param] is None:
+            page = client.send(self.build(*args, **kwargs))
+            yield from self.walk.items(page)
+            kwargs[self.walk.param] = self.walk.cursor(page)
+            if kwargs[self.walk.param] is None:
                 return
 
-    method.__doc__ = f"Every item of every page of ``{build.__name__}``, fetched page by page."
-    return method
-
-
-def _every_async(
-    build: Callable[P, Op[PageT]], walk: _Walk[PageT, ItemT]
-) -> Callable[Concatenate[_SendsAsync, P], AsyncIterator[ItemT]]:
-    async def method(self: _SendsAsync, /, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[ItemT]:
-        query: dict[str, Any] = dict(kwargs)
+    async def _items_async(self, client: AsyncRelay, *args: Any, **kwargs: Any) -> AsyncIterator[ItemT]:
         while True:
-            page = await self.send(build(*args, **query))
-            for item in walk.items(page):
+            page = await client.send(self.build(*args, **kwargs))
+            for item in self.walk.items(page):
                 yield item
-            query[walk.param] = walk.cursor(page)
-            if query[walk.param] is None:
+            kwargs[self.walk.param] = self.walk.cursor(page)
+            if kwargs[self.walk.param] is None:
                 return
-
-    method.__doc__ = f"Every item of every page of ``{build.__name__}``, fetched page by page."
-    return method
 
 
 class _Config:
@@ -139,7 +148,48 @@ class _Config:
         }
 
 
-class Relay(_Config):
+class _Methods(_Config):
+    """The API's calls, declared once for both clients (see ``_Call`` and ``_Pages``)."""
+
+    trigger = _Call(_ops.trigger)
+    trigger_batch = _Call(_ops.trigger_batch)
+    get_event = _Call(_ops.get_event)
+    identify = _Call(_ops.identify)
+    get_subscriber = _Call(_ops.get_subscriber)
+    delete_subscriber = _Call(_ops.delete_subscriber)
+    subscriber_token = _Call(_ops.subscriber_token)
+    preferences = _Call(_ops.preferences)
+    create_preference = _Call(_ops.create_preference)
+    update_preference = _Call(_ops.update_preference)
+    delete_preference = _Call(_ops.delete_preference)
+    put_topic = _Call(_ops.put_topic)
+    get_topic = _Call(_ops.get_topic)
+    delete_topic = _Call(_ops.delete_topic)
+    topic_members = _Call(_ops.topic_members)
+    iter_topic_members = _Pages(_ops.topic_members, MEMBERS)
+    add_topic_members = _Call(_ops.add_topic_members)
+    remove_topic_members = _Call(_ops.remove_topic_members)
+    deliveries = _Call(_ops.deliveries)
+    iter_deliveries = _Pages(_ops.deliveries, DELIVERIES)
+    get_delivery = _Call(_ops.get_delivery)
+    delivery_stats = _Call(_ops.delivery_stats)
+    workflows = _Call(_ops.workflows)
+    get_workflow = _Call(_ops.get_workflow)
+    put_workflow = _Call(_ops.put_workflow)
+    delete_workflow = _Call(_ops.delete_workflow)
+    cancel = _Call(_ops.cancel)
+    dry_run = _Call(_ops.dry_run)
+    inbox = _Call(_ops.inbox)
+    iter_inbox = _Pages(_ops.inbox, INBOX)
+    mark_read = _Call(_ops.mark_read)
+    mark_seen = _Call(_ops.mark_seen)
+    archive = _Call(_ops.archive)
+    mark_all_read = _Call(_ops.mark_all_read)
+    inbox_counts = _Call(_ops.inbox_counts)
+    inbox_bulk = _Call(_ops.inbox_bulk)
+
+
+class Relay(_Methods):
     """The synchronous client. ``with Relay(api_key, base_url=...) as relay: relay.trigger(...)``."""
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
@@ -171,45 +221,8 @@ class Relay(_Config):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    trigger = _sent(_ops.trigger)
-    trigger_batch = _sent(_ops.trigger_batch)
-    get_event = _sent(_ops.get_event)
-    identify = _sent(_ops.identify)
-    get_subscriber = _sent(_ops.get_subscriber)
-    delete_subscriber = _sent(_ops.delete_subscriber)
-    subscriber_token = _sent(_ops.subscriber_token)
-    preferences = _sent(_ops.preferences)
-    create_preference = _sent(_ops.create_preference)
-    update_preference = _sent(_ops.update_preference)
-    delete_preference = _sent(_ops.delete_preference)
-    put_topic = _sent(_ops.put_topic)
-    get_topic = _sent(_ops.get_topic)
-    delete_topic = _sent(_ops.delete_topic)
-    topic_members = _sent(_ops.topic_members)
-    iter_topic_members = _every(_ops.topic_members, MEMBERS)
-    add_topic_members = _sent(_ops.add_topic_members)
-    remove_topic_members = _sent(_ops.remove_topic_members)
-    deliveries = _sent(_ops.deliveries)
-    iter_deliveries = _every(_ops.deliveries, DELIVERIES)
-    get_delivery = _sent(_ops.get_delivery)
-    delivery_stats = _sent(_ops.delivery_stats)
-    workflows = _sent(_ops.workflows)
-    get_workflow = _sent(_ops.get_workflow)
-    put_workflow = _sent(_ops.put_workflow)
-    delete_workflow = _sent(_ops.delete_workflow)
-    cancel = _sent(_ops.cancel)
-    dry_run = _sent(_ops.dry_run)
-    inbox = _sent(_ops.inbox)
-    iter_inbox = _every(_ops.inbox, INBOX)
-    mark_read = _sent(_ops.mark_read)
-    mark_seen = _sent(_ops.mark_seen)
-    archive = _sent(_ops.archive)
-    mark_all_read = _sent(_ops.mark_all_read)
-    inbox_counts = _sent(_ops.inbox_counts)
-    inbox_bulk = _sent(_ops.inbox_bulk)
 
-
-class AsyncRelay(_Config):
+class AsyncRelay(_Methods):
     """The asyncio client: ``Relay``'s methods, awaited, plus ``inbox_socket``."""
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
@@ -250,40 +263,3 @@ class AsyncRelay(_Config):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    trigger = _sent_async(_ops.trigger)
-    trigger_batch = _sent_async(_ops.trigger_batch)
-    get_event = _sent_async(_ops.get_event)
-    identify = _sent_async(_ops.identify)
-    get_subscriber = _sent_async(_ops.get_subscriber)
-    delete_subscriber = _sent_async(_ops.delete_subscriber)
-    subscriber_token = _sent_async(_ops.subscriber_token)
-    preferences = _sent_async(_ops.preferences)
-    create_preference = _sent_async(_ops.create_preference)
-    update_preference = _sent_async(_ops.update_preference)
-    delete_preference = _sent_async(_ops.delete_preference)
-    put_topic = _sent_async(_ops.put_topic)
-    get_topic = _sent_async(_ops.get_topic)
-    delete_topic = _sent_async(_ops.delete_topic)
-    topic_members = _sent_async(_ops.topic_members)
-    iter_topic_members = _every_async(_ops.topic_members, MEMBERS)
-    add_topic_members = _sent_async(_ops.add_topic_members)
-    remove_topic_members = _sent_async(_ops.remove_topic_members)
-    deliveries = _sent_async(_ops.deliveries)
-    iter_deliveries = _every_async(_ops.deliveries, DELIVERIES)
-    get_delivery = _sent_async(_ops.get_delivery)
-    delivery_stats = _sent_async(_ops.delivery_stats)
-    workflows = _sent_async(_ops.workflows)
-    get_workflow = _sent_async(_ops.get_workflow)
-    put_workflow = _sent_async(_ops.put_workflow)
-    delete_workflow = _sent_async(_ops.delete_workflow)
-    cancel = _sent_async(_ops.cancel)
-    dry_run = _sent_async(_ops.dry_run)
-    inbox = _sent_async(_ops.inbox)
-    iter_inbox = _every_async(_ops.inbox, INBOX)
-    mark_read = _sent_async(_ops.mark_read)
-    mark_seen = _sent_async(_ops.mark_seen)
-    archive = _sent_async(_ops.archive)
-    mark_all_read = _sent_async(_ops.mark_all_read)
-    inbox_counts = _sent_async(_ops.inbox_counts)
-    inbox_bulk = _sent_async(_ops.inbox_bulk)
