@@ -271,3 +271,13 @@ def test_retention_of_zero_days_keeps_everything(settings: Any, streams: None) -
 
     assert asyncio.run(run_scheduler(asyncio.Event(), once=True)).purged == 0
     assert InboxMessage.objects.filter(id=old.id).exists()
+
+
+@pytest.mark.django_db
+def test_counters_are_shown_read_only_in_the_admin(admin_client: Any) -> None:
+    message(tags=["team"])
+    listing = admin_client.get("/admin/realtime/inboxcounter/", {"dimension": "tag"})
+    assert listing.status_code == 200
+    assert b"team" in listing.content
+    assert admin_client.get("/admin/realtime/inboxcounter/add/").status_code == 403
+    assert admin_client.get("/admin/realtime/inboxmessage/", {"priority": "normal"}).status_code == 200
