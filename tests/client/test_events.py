@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,11 +18,13 @@ from relay_client import (
     NotFound,
     PayloadTooLarge,
     Relay,
+    RelayConnectionError,
     RetryPolicy,
     Unauthorized,
     Unavailable,
 )
 
+from core.embedded_nats import free_port
 from notifications.models import ApiKey
 from tests.client.conftest import FAST_RETRIES, FlakyProxy
 
@@ -40,16 +46,35 @@ async def test_trigger_makes_an_event_id_and_a_resend_is_a_duplicate(relay: Asyn
 
 
 async def test_sync_client_has_the_same_calls(relay_url: str, relay_key: str) -> None:
-    def work() -> tuple[str, str]:
+    def work() -> tuple[str, str, list[str]]:
         with Relay(relay_key, base_url=relay_url, retry=FAST_RETRIES) as relay:
             relay.identify("sync-user", email="sync@example.com")
             accepted = relay.trigger("account", user_id="sync-user", channels=["email"])
-            return accepted["eventId"], relay.get_subscriber("sync-user")["email"]
+            relay.put_topic("sync-topic")
+            relay.add_topic_members("sync-topic", ["sync-user", "other-1", "other-2"])
+            members = list(relay.iter_topic_members("sync-topic", limit=2))
+            return accepted["eventId"], relay.get_subscriber("sync-user")["email"], members
 
     # The server runs in this test's event loop: the blocking client calls from a thread.
-    event_id, email = await asyncio.to_thread(work)
+    event_id, email, members = await asyncio.to_thread(work)
     assert event_id.startswith("evt_")
     assert email == "sync@example.com"
+    assert sorted(members) == ["other-1", "other-2", "sync-user"]  # all of them, none twice
+
+
+async def test_no_server_is_a_connection_error_after_the_retries() -> None:
+    async with AsyncRelay("rk_any", base_url=f"http://127.0.0.1:{free_port()}", retry=FAST_RETRIES) as relay:
+        with pytest.raises(RelayConnectionError):
+            await relay.trigger("account", user_id="u1", channels=["email"])
+
+
+def test_the_package_stands_alone(tmp_path: Path) -> None:
+    """Importable with nothing of the server's on the path, and without importing Django."""
+    check = "import sys, relay_client, relay_client.webhooks; assert 'django' not in sys.modules"
+    source = Path(__file__).resolve().parents[2] / "clients" / "python" / "src"
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    run = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 async def test_a_503_is_retried_after_retry_after_with_the_same_event_id(
