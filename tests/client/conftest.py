@@ -13,6 +13,8 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from relay_client import AsyncRelay, RetryPolicy
+from relay_client.models import SocketEvent
+from relay_client.realtime import InboxSocket
 
 from notifications.models import ApiKey
 from tests.conftest import purge_streams, serving
@@ -97,3 +99,13 @@ async def flaky_proxy(relay_url: str) -> AsyncIterator[FlakyProxy]:
     async with serving(proxy) as address:
         proxy.url = f"http://{address}"
         yield proxy
+
+
+async def next_of(socket: InboxSocket, kind: str) -> SocketEvent:
+    async def first() -> SocketEvent:
+        async for event in socket:
+            if event["type"] == kind:
+                return event
+        raise AssertionError(f"the socket closed before a {kind!r} frame")
+
+    return await asyncio.wait_for(first(), timeout=20)

@@ -7,20 +7,10 @@ import asyncio
 
 import pytest
 from relay_client import AsyncRelay, Unauthorized
-from relay_client.models import SocketEvent
-from relay_client.realtime import InboxSocket
+
+from tests.client.conftest import next_of
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-async def next_of(socket: InboxSocket, kind: str) -> SocketEvent:
-    async def first() -> SocketEvent:
-        async for event in socket:
-            if event["type"] == kind:
-                return event
-        raise AssertionError(f"the socket closed before a {kind!r} frame")
-
-    return await asyncio.wait_for(first(), timeout=20)
 
 
 async def test_socket_receives_a_pushed_message_and_its_own_counts(pipeline: None, relay: AsyncRelay) -> None:
