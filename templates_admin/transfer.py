@@ -9,13 +9,13 @@ refuses the whole directory if any template is invalid, naming the file and the 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.channel_names import channel_names
+from core.imports import ImportRefused, ImportReport
 from templates_admin.locales import normalize_locale
 from templates_admin.models import NotificationTemplate
 from templates_admin.services import save_template
@@ -23,21 +23,6 @@ from templates_admin.services import save_template
 FILES = {"subject": "subject.txt", "text_body": "text.txt", "html_body": "html.html"}
 SAMPLE_FILE = "sample.json"
 SAVED_BY = "import_templates"
-
-
-class ImportRefused(Exception):
-    """The directory has invalid templates; nothing was imported."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-@dataclass
-class ImportReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
 
 
 def export_templates(directory: Path) -> int:
@@ -76,11 +61,12 @@ def _read(folder: Path) -> dict[str, object]:
     return fields
 
 
-def import_templates(directory: Path) -> ImportReport:
+def import_templates(directory: Path) -> ImportReport[str]:
     """Create or update one active template per folder, all or nothing."""
     if not directory.is_dir():
         raise ImportRefused([f"{directory}: not a directory"])
-    report, problems = ImportReport(), []
+    report: ImportReport[str] = ImportReport()
+    problems: list[str] = []
     with transaction.atomic():
         for event_type, locale, channel, folder in _template_folders(directory):
             label = str(folder.relative_to(directory))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.db import transaction
 
+from core.imports import ImportRefused, ImportReport
 from workflows import selectors, services
 from workflows.definitions import DefinitionError, normalize, readable, workflow_key
 from workflows.models import Workflow
@@ -51,21 +51,8 @@ def dump_yaml(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
-class ImportRefused(Exception):
-    """Some file is unreadable or invalid; nothing was imported."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-@dataclass
-class ImportReport:
+class WorkflowImport(ImportReport[tuple[str, int]]):
     """``(key, version)`` of each workflow, by what the import did with it."""
-
-    created: list[tuple[str, int]] = field(default_factory=list)
-    updated: list[tuple[str, int]] = field(default_factory=list)
-    unchanged: list[tuple[str, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """``key: outcome vN`` by key."""
@@ -118,7 +105,7 @@ def _read(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
     return found, problems
 
 
-def import_workflows(paths: list[Path]) -> ImportReport:
+def import_workflows(paths: list[Path]) -> WorkflowImport:
     """Publish the workflows of ``paths`` (files or directories); all or nothing."""
     files = _files(paths)
     if not files:
@@ -134,7 +121,7 @@ def import_workflows(paths: list[Path]) -> ImportReport:
             definitions[key] = body
     if problems:
         raise ImportRefused(problems)
-    report = ImportReport()
+    report = WorkflowImport()
     with transaction.atomic():
         for key, body in definitions.items():
             version, outcome = services.publish_changes(key, body)

@@ -3,7 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from templates_admin.transfer import ImportRefused, import_templates
+from core.imports import ImportRefused
+from templates_admin.transfer import import_templates
 
 
 class Command(BaseCommand):

@@ -3,7 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workflows.files import ImportRefused, import_workflows
+from core.imports import ImportRefused
+from workflows.files import import_workflows
 
 
 class Command(BaseCommand):
