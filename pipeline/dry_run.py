@@ -23,7 +23,7 @@ NO_STATE = Gates(duplicates=lambda keys: set(), over_limit=lambda candidates, no
 
 def unsaved_delivery(request: SendRequest) -> Delivery:
     """The delivery route would make for this send, decided and rendered, not saved."""
-    send = Send(request.notification, request.channel, request.template, request.urgent, request.context)
+    send = Send.of(request)
     subscriber = request.notification.subscriber
     facts = routing_facts(
         [subscriber], {request.notification.event.event_type}, reachable([subscriber], [request.channel])

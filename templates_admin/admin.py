@@ -56,6 +56,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         "subject",
         "text_body",
         "html_body",
+        "actions",
         "sample_data",
         ("version", "updated_by", "updated_at"),
     ]

@@ -31,6 +31,14 @@ class NotificationTemplate(models.Model):
         blank=True, default="", help_text="Plain text: the SMS, push and in-app body; email text part."
     )
     html_body = models.TextField(blank=True, default="", help_text="Email only: the HTML part.")
+    actions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'In-app only: up to two buttons, {"primary": {"label", "url"}, "secondary": {"label", "key"}}; '
+            "labels and URLs may use variables."
+        ),
+    )
     sample_data = models.JSONField(
         default=dict, blank=True, help_text="Example event data for the admin preview."
     )
@@ -67,6 +75,7 @@ class NotificationTemplate(models.Model):
             subject=self.subject,
             text_body=self.text_body,
             html_body=self.html_body,
+            actions=self.actions or {},
         )
 
     def clean(self) -> None:
@@ -93,6 +102,7 @@ class TemplateVersion(models.Model):
     subject = models.CharField(max_length=500, blank=True, default="")
     text_body = models.TextField(blank=True, default="")
     html_body = models.TextField(blank=True, default="")
+    actions = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     saved_by = models.CharField(max_length=150, blank=True, default="")
     saved_at = models.DateTimeField()

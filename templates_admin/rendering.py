@@ -20,6 +20,7 @@ from render_block import BlockNotFound
 from render_block.django import django_render_block
 
 from notifications.models import Event, Subscriber
+from templates_admin.actions import ActionSpec, message_actions, normalize_actions
 from templates_admin.catalog import catalog
 from templates_admin.loader import DatabaseOrigin, email_template_name
 from templates_admin.locales import fallback_chain
@@ -79,15 +80,21 @@ def render(
     channel: str,
     template: str = "",
     extra: Mapping[str, Any] | None = None,
+    actions: ActionSpec | None = None,
 ) -> dict[str, Any]:
     """The content of one delivery; the event's locale wins over the subscriber's.
 
     ``template`` names another event type whose templates to use (a workflow step's choice);
-    ``extra`` adds to the context (a workflow's ``digest``).
+    ``extra`` adds to the context (a workflow's ``digest``); ``actions`` (a workflow step's
+    buttons) replace the template's.
     """
     context = template_context(event.data, subscriber_context(subscriber), event_context(event))
     context.update(copy.deepcopy(dict(extra or {})))
-    return render_content(template or event.event_type, channel, event.locale or subscriber.locale, context)
+    locale = event.locale or subscriber.locale
+    content = render_content(template or event.event_type, channel, locale, context)
+    if actions:
+        content["actions"] = render_actions(actions, context, channel)
+    return content
 
 
 def render_content(event_type: str, channel: str, locale: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +191,24 @@ def _text_content(source: TemplateSource, context: dict[str, Any]) -> dict[str, 
     """Title and body of an SMS, push or in-app template, never autoescaped."""
     title = _render_text(source.subject, context, f"{source.channel} title")
     body = _render_text(source.text_body, context, f"{source.channel} body")
-    return {"title": title.strip() or humanize(context["event"]["eventType"]), "body": body.strip()}
+    content: dict[str, Any] = {
+        "title": title.strip() or humanize(context["event"]["eventType"]),
+        "body": body.strip(),
+    }
+    if source.actions:
+        content["actions"] = render_actions(source.actions, context, source.channel)
+    return content
+
+
+def render_actions(spec: dict[str, Any], context: dict[str, Any], channel: str) -> list[dict[str, Any]]:
+    """The message's buttons (``templates_admin.actions``), labels and URLs rendered."""
+    try:
+        return message_actions(
+            normalize_actions(spec),
+            lambda text, where: _render_text(text, context, f"{channel} action {where}"),
+        )
+    except ValueError as error:
+        raise TemplateRenderError(f"{channel} actions: {error}") from error
 
 
 def _render_text(text: str, context: dict[str, Any], where: str) -> str:

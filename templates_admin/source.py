@@ -6,7 +6,8 @@ needs the model (``NotificationTemplate.source()`` makes one from a row).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 EMAIL_PARTS = ("subject", "plain", "html")
 
@@ -23,6 +24,7 @@ class TemplateSource:
     subject: str
     text_body: str
     html_body: str
+    actions: dict[str, Any] = field(default_factory=dict)  # in-app buttons (templates_admin.actions)
 
 
 def email_document(source: TemplateSource) -> str:

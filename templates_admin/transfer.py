@@ -1,9 +1,10 @@
 """Templates as files, for version control: ``<dir>/<event type>/<locale>/<channel>/``.
 
-Each template folder holds ``subject.txt``, ``text.txt``, ``html.html`` and ``sample.json``
-(any may be missing: that field is empty). Export writes the active templates; import
-creates or updates them (a changed template keeps its previous words as a version) and
-refuses the whole directory if any template is invalid, naming the file and the line.
+Each template folder holds ``subject.txt``, ``text.txt``, ``html.html``, ``sample.json`` and,
+for in-app buttons, ``actions.json`` (any may be missing: that field is empty). Export writes
+the active templates; import creates or updates them (a changed template keeps its previous
+words as a version) and refuses the whole directory if any template is invalid, naming the
+file and the line.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from templates_admin.services import save_template
 
 FILES = {"subject": "subject.txt", "text_body": "text.txt", "html_body": "html.html"}
 SAMPLE_FILE = "sample.json"
+# JSON fields, each in a file of its own.
+JSON_FILES = {"sample_data": SAMPLE_FILE, "actions": "actions.json"}
 SAVED_BY = "import_templates"
 
 
@@ -39,6 +42,11 @@ def export_templates(directory: Path) -> int:
             else:
                 path.unlink(missing_ok=True)
         (folder / SAMPLE_FILE).write_text(json.dumps(template.sample_data, indent=2) + "\n", encoding="utf-8")
+        actions = folder / JSON_FILES["actions"]
+        if template.actions:
+            actions.write_text(json.dumps(template.actions, indent=2) + "\n", encoding="utf-8")
+        else:
+            actions.unlink(missing_ok=True)
         count += 1
     return count
 
@@ -56,8 +64,9 @@ def _read(folder: Path) -> dict[str, object]:
         name: (folder / filename).read_text(encoding="utf-8") if (folder / filename).exists() else ""
         for name, filename in FILES.items()
     }
-    sample = folder / SAMPLE_FILE
-    fields["sample_data"] = json.loads(sample.read_text(encoding="utf-8")) if sample.exists() else {}
+    for name, filename in JSON_FILES.items():
+        path = folder / filename
+        fields[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     return fields
 
 
@@ -85,7 +94,7 @@ def import_templates(directory: Path) -> ImportReport[str]:
                 template.full_clean()
             except ValidationError as error:
                 problems.extend(
-                    f"{label}/{FILES.get(name, name)}: {message}"
+                    f"{label}/{FILES.get(name) or JSON_FILES.get(name, name)}: {message}"
                     for name, messages in error.message_dict.items()
                     for message in messages
                 )

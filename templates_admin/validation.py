@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.template import TemplateSyntaxError
 
+from templates_admin.actions import normalize_actions
 from templates_admin.sandbox import sandbox_engine
 from templates_admin.source import TemplateSource, email_document
 
@@ -11,6 +14,7 @@ from templates_admin.source import TemplateSource, email_document
 # a title and a text body, so a channel added in settings is validated like SMS, push, in-app.
 REQUIRED = {"email": ("subject",)}
 TEXT_REQUIRED = ("text_body",)
+ACTIONS_CHANNEL = "in_app"  # only the inbox shows buttons
 
 
 def syntax_error(text: str) -> str | None:
@@ -38,8 +42,30 @@ def template_errors(source: TemplateSource) -> dict[str, list[str]]:
         problem = syntax_error(text) if text else None
         if problem:
             errors.setdefault(field, []).append(problem)
+    actions_problem = actions_error(source.actions, source.channel)
+    if actions_problem:
+        errors["actions"] = [actions_problem]
     if source.channel == "email" and not errors:
         problem = syntax_error(email_document(source))
         if problem:  # e.g. an {% endblock %} inside a body closes the part's block early
             errors.setdefault("text_body", []).append(f"The parts do not combine into one email: {problem}")
     return errors
+
+
+def actions_error(actions: Any, channel: str) -> str | None:
+    """What is wrong with a template's or a send step's buttons: their shape, the channel, or a
+    label or URL that does not compile; None when nothing is."""
+    if not actions:
+        return None
+    if channel != ACTIONS_CHANNEL:
+        return f"Only {ACTIONS_CHANNEL} messages have action buttons."
+    try:
+        spec = normalize_actions(actions)
+    except ValueError as error:
+        return str(error)
+    for slot, button in spec.items():
+        for field in ("label", "url"):
+            problem = syntax_error(button[field]) if field in button else None
+            if problem:
+                return f"{slot}.{field}: {problem}"
+    return None

@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from core.channel_names import channel_names, unknown_channel_message
 from notifications.serializers import EVENT_TYPE_RE
+from templates_admin.actions import normalize_actions
+from templates_admin.validation import actions_error
 from workflows import conditions
 
 NON_FIELD = "non_field_errors"
@@ -227,6 +229,13 @@ class StepType:
         return result | {key: value for key, value in self.defaults.items() if key not in result}
 
 
+def _check_send(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """In-app buttons (``actions``, which replace the template's) only on in_app, labels that compile."""
+    problem = actions_error(config.get("actions"), config["channel"])
+    if problem:
+        errors.setdefault("actions", [problem])
+
+
 def _check_digest(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
     if "maxWait" in config and "at" in config:
         errors.setdefault("maxWait", ["Only with window: it makes the window sliding."])
@@ -236,7 +245,8 @@ def _check_digest(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
 
 STEP_TYPES: dict[str, StepType] = {
     "send": StepType(
-        {"channel": channel, "template": template_key, "urgent": boolean}, required=("channel",)
+        {"channel": channel, "template": template_key, "urgent": boolean, "actions": normalize_actions},
+        required=("channel",),
     ),
     "delay": StepType(
         {"duration": duration, "until": var_path, "at": time_or_cron}, one_of=("duration", "until", "at")
@@ -265,7 +275,10 @@ STEP_TYPES: dict[str, StepType] = {
     ),
 }
 # Checks across a config's fields, run once each field is valid on its own.
-CROSS_CHECKS: dict[str, Callable[[dict[str, Any], dict[str, list[str]]], None]] = {"digest": _check_digest}
+CROSS_CHECKS: dict[str, Callable[[dict[str, Any], dict[str, list[str]]], None]] = {
+    "digest": _check_digest,
+    "send": _check_send,
+}
 
 
 def readable(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:

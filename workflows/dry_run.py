@@ -65,6 +65,7 @@ def _send(plan: _Plan, step: Mapping[str, Any], sender: Sender) -> None:
             template=str(config.get("template") or ""),
             urgent=bool(config.get("urgent")),
             context=plan.context,
+            actions=config.get("actions") or {},
         )
     )
     would = "wait" if delivery.status in WOULD_WAIT else "send" if delivery.status in SENDS else "skip"

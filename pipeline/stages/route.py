@@ -40,6 +40,7 @@ from preferences.selectors import routing_facts
 from templates_admin.rendering import TemplateRenderError, render
 from workflows.runs import start_runs
 from workflows.selectors import current_versions
+from workflows.steps.base import SendRequest
 
 log = structlog.get_logger(__name__)
 
@@ -70,13 +71,26 @@ def _predecided(notification: Notification, channel: str, now: datetime) -> Deli
 @dataclass(frozen=True)
 class Send:
     """One delivery to decide: a notification on a channel, shaped (for a workflow step) by
-    another event type's templates, ``urgent``, and more template context."""
+    another event type's templates, ``urgent``, more template context and in-app buttons."""
 
     notification: Notification
     channel: str
     template: str = ""
     urgent: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)
+    actions: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, request: SendRequest) -> Send:
+        """A workflow step's send."""
+        return cls(
+            request.notification,
+            request.channel,
+            request.template,
+            request.urgent,
+            request.context,
+            request.actions,
+        )
 
     def routed_event(self) -> Event:
         """The event as the rules see it: ``urgent`` makes it urgent for this delivery only."""
@@ -101,7 +115,7 @@ def _decided_delivery(send: Send, event: Event, decision: Decision, now: datetim
         delivery.status, delivery.reason = DeliveryStatus.SUPPRESSED, decision.reason
         return delivery
     try:
-        delivery.content = render(event, subscriber, channel, send.template, send.context)
+        delivery.content = render(event, subscriber, channel, send.template, send.context, dict(send.actions))
         missing = [key for key in get_channel(channel).content_keys if key not in delivery.content]
         if missing:
             raise TemplateRenderError(f"the {channel} content lacks {', '.join(missing)}")

@@ -27,9 +27,7 @@ log = structlog.get_logger(__name__)
 
 def send_for_step(request: SendRequest) -> Delivery:
     """A ``send`` step's delivery, decided by route's own code; a replay finds the one made before."""
-    created, _ = decide_sends(
-        [Send(request.notification, request.channel, request.template, request.urgent, request.context)]
-    )
+    created, _ = decide_sends([Send.of(request)])
     if created:
         return created[0]
     return Delivery.objects.get(notification_id=request.notification.pk, channel=request.channel)

@@ -171,3 +171,21 @@ def test_preview_views_need_staff(client: Client, make_template: MakeTemplate) -
     url = reverse("admin:templates_admin_notificationtemplate_preview", args=[template.pk])
     assert client.get(url).status_code == 302
     assert client.post(DRAFT_URL, form()).status_code == 302
+
+
+def test_an_in_app_template_saves_action_buttons_and_refuses_bad_ones(staff: Client) -> None:
+    buttons = {
+        "primary": {"label": "Accept", "key": "accept"},
+        "secondary": {"label": "Open {{ userName }}", "url": "https://example.com/u/{{ userName }}"},
+    }
+    in_app = {"channel": "in_app", "html_body": ""}
+    assert staff.post(ADD_URL, form(**in_app, actions=json.dumps(buttons))).status_code == 302
+    assert NotificationTemplate.objects.get().actions == buttons
+
+    three = staff.post(ADD_URL, form(**in_app, locale="de", actions=json.dumps({**buttons, "third": {}})))
+    assert "At most two buttons" in three.context["adminform"].form.errors["actions"][0]
+    on_email = staff.post(ADD_URL, form(locale="fr", actions=json.dumps(buttons))).context["adminform"]
+    assert on_email.form.errors["actions"] == ["Only in_app messages have action buttons."]
+    no_target = staff.post(ADD_URL, form(**in_app, locale="it", actions='{"primary": {"label": "Go"}}'))
+    assert "exactly one of url" in no_target.context["adminform"].form.errors["actions"][0]
+    assert NotificationTemplate.objects.count() == 1

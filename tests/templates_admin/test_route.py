@@ -55,3 +55,31 @@ async def test_route_uses_the_language_template_for_a_regional_subscriber(
     assert delivery.reason == ""
     assert delivery.content["title"] == "Rechnung 7"
     assert delivery.content["body"] == "Hallo Ada"
+
+
+async def test_an_in_app_template_gives_the_message_rendered_action_buttons(
+    pipeline: None, api: APIClient, event_body: Callable[..., dict[str, Any]]
+) -> None:
+    buttons = {
+        "primary": {"label": "Pay {{ amount }}", "key": "pay"},
+        "secondary": {"label": "Invoice", "url": "{{ link }}"},
+    }
+    await setup(subject="Rechnung", text_body="fällig", actions=buttons)
+    event_id = await submit(api, event_body, {"amount": "9 €", "link": "https://example.com/i/7"})
+    delivery = await wait_until(lambda: delivery_of(event_id))
+    assert delivery.content["actions"] == [
+        {"key": "pay", "label": "Pay 9 €", "variant": "primary", "completedAt": None},
+        {
+            "key": "secondary",
+            "label": "Invoice",
+            "url": "https://example.com/i/7",
+            "variant": "secondary",
+            "completedAt": None,
+        },
+    ]
+
+    # A variable that makes the link something other than http(s) fails the delivery, named.
+    bad_id = await submit(api, event_body, {"amount": "1", "link": "javascript:alert(1)"})
+    bad = await wait_until(lambda: delivery_of(bad_id))
+    assert (bad.status, bad.reason) == ("failed", "template_error")
+    assert bad.last_error == "in_app actions: secondary url: 'javascript:alert(1)' is not an http(s) URL."

@@ -30,6 +30,22 @@ def errors_of(*steps: Any, **body: Any) -> dict[str, Any]:
             {"channel": "email", "template": "comment.digest", "urgent": True},
             {"channel": "email", "template": "comment.digest", "urgent": True},
         ),
+        (
+            {
+                "channel": "in_app",
+                "actions": {
+                    "primary": {"label": "Accept", "key": "accept"},
+                    "secondary": {"label": "View {{ postId }}", "url": "https://example.com/p/{{ postId }}"},
+                },
+            },
+            {
+                "channel": "in_app",
+                "actions": {
+                    "primary": {"label": "Accept", "key": "accept"},
+                    "secondary": {"label": "View {{ postId }}", "url": "https://example.com/p/{{ postId }}"},
+                },
+            },
+        ),
     ],
 )
 def test_send(config: dict[str, Any], stored: dict[str, Any]) -> None:
@@ -136,6 +152,68 @@ def test_normalizing_twice_changes_nothing() -> None:
         (
             {"id": "mail", "type": "send", "config": {"channel": "email", "subject": "x"}},
             {"config": {"subject": ["Unknown field"]}},
+        ),
+        (
+            {
+                "id": "mail",
+                "type": "send",
+                "config": {"channel": "email", "actions": {"primary": {"label": "Go", "key": "go"}}},
+            },
+            {"config": {"actions": ["Only in_app messages have action buttons."]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {"channel": "in_app", "actions": {"tertiary": {"label": "x", "key": "x"}}},
+            },
+            {"config": {"actions": ["At most two buttons"]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {"channel": "in_app", "actions": {"primary": {"label": "x"}}},
+            },
+            {"config": {"actions": ["primary: give exactly one of url"]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {"channel": "in_app", "actions": {"primary": {"label": "x", "key": "a b"}}},
+            },
+            {"config": {"actions": ["primary.key"]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {"channel": "in_app", "actions": {"secondary": {"label": "", "key": "b"}}},
+            },
+            {"config": {"actions": ["secondary.label: required"]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {
+                    "channel": "in_app",
+                    "actions": {
+                        "primary": {"label": "a", "key": "go"},
+                        "secondary": {"label": "b", "key": "go"},
+                    },
+                },
+            },
+            {"config": {"actions": ["different keys"]}},
+        ),
+        (
+            {
+                "id": "in",
+                "type": "send",
+                "config": {"channel": "in_app", "actions": {"primary": {"label": "{% nope %}", "key": "go"}}},
+            },
+            {"config": {"actions": ["primary.label: line 1"]}},
         ),
         ({"id": "wait", "type": "delay", "config": {"duration": "1y"}}, {"config": {"duration": ['"90s"']}}),
         (

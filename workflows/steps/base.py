@@ -28,6 +28,7 @@ class SendRequest:
     template: str = ""  # the event type whose templates render it; "" = the event's own
     urgent: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)  # more template context (a digest)
+    actions: Mapping[str, Any] = field(default_factory=dict)  # in-app buttons replacing the template's
 
 
 # Creates (or, replayed, finds) the delivery; given to the engine by the workflow stage, since

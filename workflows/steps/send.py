@@ -28,6 +28,7 @@ def start(ctx: StepContext) -> Outcome:
             template=str(config.get("template") or ""),
             urgent=bool(config.get("urgent")),
             context=ctx.run.context,
+            actions=config.get("actions") or {},
         )
     )
     if any(other.delivery_id == delivery.pk for other in ctx.states.values() if other is not ctx.state):
