@@ -17,7 +17,8 @@ Inbox messages past ``RELAY_INBOX_RETENTION_DAYS`` are deleted a batch per pass
 
 Workflow waits (a ``delay``, a ``waitFor`` timeout) are claimed the same way
 (``workflows.waits``) and wake their runs on ``relay.workflow.run``; so are runs a crash left
-``running`` without a message.
+``running`` without a message. Snoozed inbox messages whose time has come are woken the same
+way too (``realtime.snooze``) and pushed to their subscriber's open sockets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -42,6 +44,7 @@ from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import encode
 from pipeline.runner import ensure_streams, install_stop_signals
 from realtime import retention
+from realtime.snooze import resurface_due
 from workflows import waits
 
 log = structlog.get_logger(__name__)
@@ -67,10 +70,18 @@ class PassResult:
     redispatched: int = 0
     woken: int = 0  # workflow runs
     purged: int = 0  # inbox messages past retention
+    resurfaced: int = 0  # snoozed inbox messages
 
     @property
     def idle(self) -> bool:
-        return not (self.published or self.expired or self.redispatched or self.woken or self.purged)
+        return not (
+            self.published
+            or self.expired
+            or self.redispatched
+            or self.woken
+            or self.purged
+            or self.resurfaced
+        )
 
 
 def expire_overdue(now: datetime, limit: int) -> int:
@@ -138,6 +149,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
     result.published, result.redispatched = len(claimed), len(stranded)
     result.woken = await wake_runs(js, n, now, batch)
     result.purged = await run_db(retention.purge_expired, now, batch)
+    result.resurfaced = await resurface_snoozed(now, batch)
     if not result.idle:
         log.info(
             "scheduler_pass",
@@ -146,6 +158,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
             redispatched=result.redispatched,
             woken=result.woken,
             purged=result.purged,
+            resurfaced=result.resurfaced,
         )
     return result
 
@@ -163,6 +176,19 @@ async def wake_runs(js: JetStreamContext, n: Names, now: datetime, batch: int) -
         js, (Outgoing(n.workflow_subject, encode({"run_id": rid}), f"w{rid}-{stamp}") for rid in runs)
     )
     return len(runs)
+
+
+async def resurface_snoozed(now: datetime, batch: int) -> int:
+    """Bring back the snoozed messages that are due, then push each to its subscriber's sockets
+    (best effort, as every inbox push: a client re-reads the inbox on reconnect)."""
+    pushes = await run_db(resurface_due, now, batch)
+    layer = get_channel_layer()
+    for group, message in pushes:
+        try:
+            await layer.group_send(group, message)
+        except Exception as error:
+            log.warning("inbox_push_failed", group=group, error=str(error))
+    return len(pushes)
 
 
 async def run_scheduler(
@@ -189,6 +215,7 @@ async def run_scheduler(
             totals.redispatched += result.redispatched
             totals.woken += result.woken
             totals.purged += result.purged
+            totals.resurfaced += result.resurfaced
             if result.idle:
                 if once:
                     break

@@ -1,11 +1,12 @@
 """The live in-app feed: one WebSocket per open tab, joined to its subscriber's group.
 
 Server to client: ``hello`` (counts and the latest page) on connect, ``notification`` for
-each new message, ``counts`` after every state change made from any tab or the API, and
-``error`` for a client message it could not carry out (``rate_limited``, with ``retryAfter``
-seconds, when a socket sends actions faster than ``RELAY_SOCKET_ACTION_RATE``). Client to
-server: ``mark_read``, ``mark_seen``, ``archive`` (each with ``id`` or ``ids``),
-``mark_all_read`` and ``ping``.
+each new message (and each snoozed one that comes back, with ``"resurfaced": true``),
+``counts`` after every state change made from any tab or the API, and ``error`` for a client
+message it could not carry out (``rate_limited``, with ``retryAfter`` seconds, when a socket
+sends actions faster than ``RELAY_SOCKET_ACTION_RATE``). Client to server: ``mark_read``,
+``mark_seen``, ``archive``, ``unsnooze`` (each with ``id`` or ``ids``), ``snooze`` (the same,
+with ``until`` or ``duration``), ``mark_all_read`` and ``ping``.
 The protocol is written up in README.md ("In-app inbox").
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,14 +26,17 @@ from django.conf import settings
 
 from core import metrics
 from notifications.subscriber_tokens import seconds_left, subscriber_from_token
-from realtime import selectors, services
+from realtime import selectors, services, snooze
 from realtime.groups import inbox_group, message_payload
+from realtime.serializers import SnoozeSerializer
 from realtime.throttle import TokenBucket
 
 CLOSE_UNAUTHORIZED = 4401
 TOKEN_PROTOCOL_PREFIX = "token."
 INVALID = object()
 MAX_ID = 2**63  # ids are bigints; a larger number is malformed, not merely unknown
+# Client messages that name messages by ``id`` or ``ids``, and what each calls.
+ACTIONS_ON_IDS = {**services.ACTIONS_ON_IDS, "unsnooze": snooze.unsnooze}
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -124,7 +129,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             if await self._allowed(request_id):
                 await database_sync_to_async(services.mark_all_read)(self.subscriber_id)
             return
-        action = services.ACTIONS_ON_IDS.get(kind) if isinstance(kind, str) else None
+        if kind == "snooze":
+            await self._snooze(content, request_id)
+            return
+        action = ACTIONS_ON_IDS.get(kind) if isinstance(kind, str) else None
         if action is None:
             await self._error("unknown_type", request_id)
             return
@@ -132,12 +140,35 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if not ids:
             await self._error("invalid_ids", request_id)
             return
-        if not await self._allowed(request_id):
+        if await self._allowed(request_id):
+            await self._carry_out(request_id, action, self.subscriber_id, ids)
+
+    async def _snooze(self, content: dict[str, Any], request_id: Any) -> None:
+        """``snooze`` with ``id``/``ids`` and ``until`` or ``duration``, checked as the API checks them."""
+        ids = _ids_of(content)
+        if not ids:
+            await self._error("invalid_ids", request_id)
             return
+        body = SnoozeSerializer(data={k: content[k] for k in ("until", "duration") if k in content})
+        if not body.is_valid():
+            errors = {field: [str(m) for m in messages] for field, messages in body.errors.items()}
+            await self.send_json(
+                {"type": "error", "error": "invalid_snooze", "requestId": request_id, "errors": errors}
+            )
+            return
+        if await self._allowed(request_id):
+            await self._carry_out(
+                request_id, snooze.snooze, self.subscriber_id, ids, body.validated_data["until"]
+            )
+
+    async def _carry_out(self, request_id: Any, action: Callable[..., Any], *args: Any) -> None:
+        """Run a state change; ``not_found`` when none of the ids is this subscriber's."""
         try:
-            await database_sync_to_async(action)(self.subscriber_id, ids)
+            await database_sync_to_async(action)(*args)
         except services.MessageNotFound:
             await self._error("not_found", request_id)
+        except snooze.NotSnoozable:
+            await self._error("archived", request_id)
 
     async def _allowed(self, request_id: Any) -> bool:
         """Take a token for an action that reaches the database, or answer ``rate_limited``."""
@@ -151,8 +182,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "error": error, "requestId": request_id})
 
     async def inbox_notification(self, event: dict[str, Any]) -> None:
-        """Group message from the in-app worker: forward the message with fresh counts."""
-        await self.send_json({"type": "notification", "message": event["message"], **event["counts"]})
+        """Group message from the in-app worker (a new message) or the scheduler (a snoozed one
+        back, ``resurfaced``): forward the message with fresh counts."""
+        pushed = {"type": "notification", "message": event["message"], **event["counts"]}
+        if event.get("resurfaced"):
+            pushed["resurfaced"] = True
+        await self.send_json(pushed)
 
     async def inbox_counts(self, event: dict[str, Any]) -> None:
         """Group message from a state change in any tab or the API: new counts and what changed."""

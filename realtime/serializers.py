@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from core.tags import MAX_TAG_LENGTH, MAX_TAGS
@@ -13,6 +16,7 @@ from realtime.counters import TabFilter, parse_tab_filter
 from realtime.models import PRIORITIES
 from realtime.selectors import STATUS_FILTERS
 from realtime.services import ACTIONS
+from realtime.snooze import MAX_SNOOZE, MIN_SNOOZE
 
 # Named messages of one bulk action, and tabs of one counts request, at most.
 MAX_BULK_IDS = 1000
@@ -182,3 +186,45 @@ class InboxActionSerializer(CountsSerializer):
 
 class ReadAllSerializer(CountsSerializer):
     updated = serializers.IntegerField()
+
+
+DURATION_RE = re.compile(r"^(\d{1,9})([smhd])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class DurationField(serializers.Field):
+    """Seconds (a whole number) or ``"<n>s|m|h|d"`` (``"90s"``, ``"1h"``, ``"7d"``), as a timedelta."""
+
+    default_error_messages = {"invalid": 'Give seconds as a number or a string such as "90s", "1h", "7d".'}
+
+    def to_internal_value(self, data: Any) -> timedelta:
+        if isinstance(data, int) and not isinstance(data, bool):
+            return timedelta(seconds=data)
+        match = DURATION_RE.match(data.strip()) if isinstance(data, str) else None
+        if match is None:
+            raise serializers.ValidationError(self.error_messages["invalid"], code="invalid")
+        return timedelta(seconds=int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+
+    def to_representation(self, value: timedelta) -> int:
+        return int(value.total_seconds())
+
+
+class SnoozeSerializer(serializers.Serializer):
+    """``{"until": ISO 8601}`` or ``{"duration": "1h"}``: the snooze ends 60 s to 90 days from now."""
+
+    until = serializers.DateTimeField(required=False)
+    duration = DurationField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("until", "duration") if name in attrs]
+        if len(given) != 1:
+            problem = "Give exactly one of until and duration" + (" (not both)." if given else ".")
+            raise serializers.ValidationError({"until": [problem], "duration": [problem]})
+        now = timezone.now()
+        field = given[0]
+        until = attrs["until"] if field == "until" else now + attrs["duration"]
+        if not MIN_SNOOZE <= until - now <= MAX_SNOOZE:
+            raise serializers.ValidationError(
+                {field: ["The snooze must end between 60 seconds and 90 days from now."]}
+            )
+        return {"until": until}

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 
 from notifications.models import Subscriber
 from notifications.subscriber_auth import API_KEY_OR_SUBSCRIBER, HasApiKeyOrSubscriberToken, SubscriberAuth
-from realtime import counters, selectors, services
+from realtime import buttons, counters, selectors, services, snooze
 from realtime.groups import message_payload
 from realtime.models import InboxMessage
 from realtime.serializers import (
@@ -29,6 +30,7 @@ from realtime.serializers import (
     InboxPageSerializer,
     InboxQuerySerializer,
     ReadAllSerializer,
+    SnoozeSerializer,
     UserIdQuerySerializer,
     encode_cursor,
 )
@@ -36,7 +38,12 @@ from realtime.serializers import (
 USER_ID_PARAM = OpenApiParameter(
     "userId", str, description="The subscriber, when calling with an API key instead of a subscriber token."
 )
-ACTIONS = {"read": services.mark_read, "seen": services.mark_seen, "archive": services.archive}
+ACTIONS = {
+    "read": services.mark_read,
+    "seen": services.mark_seen,
+    "archive": services.archive,
+    "unsnooze": snooze.unsnooze,
+}
 
 
 class InboxBaseView(APIView):
@@ -144,3 +151,50 @@ class InboxReadAllView(InboxBaseView):
         change = services.mark_all_read(self.subscriber(request).pk)
         body: dict[str, Any] = {"updated": change.details["updated"], **change.counts}
         return Response(body)
+
+
+class InboxMessageChangeView(InboxBaseView):
+    """A change of one message answered as ``{"message", ...counts}``."""
+
+    def answer(self, subscriber: Subscriber, message_id: int, change: services.InboxChange) -> Response:
+        message = selectors.inbox_message(subscriber.pk, message_id)
+        return Response({"message": message_payload(message), **change.counts})
+
+
+class InboxSnoozeView(InboxMessageChangeView):
+    """``POST /api/inbox/<id>/snooze``: out of the inbox and its counts until ``until`` (or for
+    ``duration``); then back, unread and unseen, pushed to every socket as ``resurfaced``."""
+
+    @extend_schema(
+        request=SnoozeSerializer, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer}
+    )
+    def post(self, request: Request, message_id: str) -> Response:
+        subscriber = self.subscriber(request)
+        body = SnoozeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            change = snooze.snooze(subscriber.pk, [int(message_id)], body.validated_data["until"])
+        except services.MessageNotFound:
+            raise NotFound("No message with this id in this inbox.") from None
+        except snooze.NotSnoozable:
+            return Response(
+                {"detail": "An archived message cannot be snoozed; unarchive it first."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return self.answer(subscriber, int(message_id), change)
+
+
+class InboxCompleteActionView(InboxMessageChangeView):
+    """``POST /api/inbox/<id>/actions/<key>``: the button is done (``completedAt``) and the
+    message read; idempotent."""
+
+    @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer})
+    def post(self, request: Request, message_id: str, key: str) -> Response:
+        subscriber = self.subscriber(request)
+        try:
+            change = buttons.complete_action(subscriber.pk, int(message_id), key)
+        except services.MessageNotFound:
+            raise NotFound("No message with this id in this inbox.") from None
+        except buttons.ActionNotFound:
+            raise NotFound(f"This message has no action {key!r}.") from None
+        return self.answer(subscriber, int(message_id), change)

@@ -39,7 +39,7 @@ def _button(slot: str, raw: Any) -> dict[str, str]:
         raise ValueError(f"{slot}.key: 1 to 64 letters, digits, '_' or '-'.")
     if url is not None and (not isinstance(url, str) or not url.strip() or len(url) > MAX_URL):
         raise ValueError(f"{slot}.url: an http(s) URL of at most {MAX_URL} characters.")
-    return {"label": label, **({"url": url} if url is not None else {"key": key})}
+    return {"label": label, "url": url} if url is not None else {"label": label, "key": str(key)}
 
 
 def normalize_actions(raw: Any) -> ActionSpec:

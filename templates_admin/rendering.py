@@ -91,13 +91,13 @@ def render(
     context = template_context(event.data, subscriber_context(subscriber), event_context(event))
     context.update(copy.deepcopy(dict(extra or {})))
     locale = event.locale or subscriber.locale
-    content = render_content(template or event.event_type, channel, locale, context)
-    if actions:
-        content["actions"] = render_actions(actions, context, channel)
-    return content
+    return render_content(template or event.event_type, channel, locale, context, actions)
 
 
-def render_content(event_type: str, channel: str, locale: str, context: dict[str, Any]) -> dict[str, Any]:
+def render_content(
+    event_type: str, channel: str, locale: str, context: dict[str, Any], actions: ActionSpec | None = None
+) -> dict[str, Any]:
+    """``actions``, when given, replace the template's buttons."""
     chain = fallback_chain(locale)
     content: dict[str, Any] | None
     if channel == "email":
@@ -105,8 +105,11 @@ def render_content(event_type: str, channel: str, locale: str, context: dict[str
     else:
         source = catalog.find(event_type, channel, chain)
         content = _text_content(source, context) if source is not None else None
+        actions = actions or (source.actions if source is not None else None)
     if content is None:
         content = builtin_content(event_type, channel, context["data"])
+    if actions:
+        content["actions"] = render_actions(actions, context, channel)
     return finish(channel, content, context["data"])
 
 
@@ -117,6 +120,8 @@ def render_source(source: TemplateSource, context: dict[str, Any]) -> dict[str, 
         content = _email_content(template, context, source)
     else:
         content = _text_content(source, context)
+        if source.actions:
+            content["actions"] = render_actions(source.actions, context, source.channel)
     return finish(source.channel, content, context["data"])
 
 
@@ -191,13 +196,7 @@ def _text_content(source: TemplateSource, context: dict[str, Any]) -> dict[str, 
     """Title and body of an SMS, push or in-app template, never autoescaped."""
     title = _render_text(source.subject, context, f"{source.channel} title")
     body = _render_text(source.text_body, context, f"{source.channel} body")
-    content: dict[str, Any] = {
-        "title": title.strip() or humanize(context["event"]["eventType"]),
-        "body": body.strip(),
-    }
-    if source.actions:
-        content["actions"] = render_actions(source.actions, context, source.channel)
-    return content
+    return {"title": title.strip() or humanize(context["event"]["eventType"]), "body": body.strip()}
 
 
 def render_actions(spec: dict[str, Any], context: dict[str, Any], channel: str) -> list[dict[str, Any]]:

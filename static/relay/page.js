@@ -21,7 +21,7 @@ async function start(session) {
   const socket = new InboxSocket(session.token);
   const eventTypes = new Set(session.eventTypes || []);
   const preferences = new PreferenceCenter(api, { channels: session.channels || CHANNELS, eventTypes: [...eventTypes] });
-  new InboxView(socket);
+  const inbox = new InboxView(socket, { api, eventTypes: [...eventTypes] });
   socket.addEventListener("hello", (event) => {
     status.textContent = `Signed in as ${event.detail.userId}; live.`;
     const seen = event.detail.messages.map((m) => m.eventType);
@@ -29,6 +29,7 @@ async function start(session) {
       seen.forEach((type) => eventTypes.add(type));
       preferences.eventTypes = [...eventTypes];
       preferences.render();
+      inbox.setTabs([...eventTypes]);
     }
   });
   socket.addEventListener("disconnected", () => {
