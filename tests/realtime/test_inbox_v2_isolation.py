@@ -84,7 +84,9 @@ def test_alice_counts_and_lists_only_her_own_messages() -> None:
     assert alice.get("/api/inbox/counts", {"tabs": "all:all", "userId": "bob"}).status_code == 403
     assert alice.get("/api/inbox", {"status": "snoozed"}).json()["messages"] == []
     assert alice.get("/api/inbox", {"status": "snoozed", "userId": "bob"}).status_code == 403
-    assert [m["id"] for m in bob.get("/api/inbox", {"status": "snoozed"}).json()["messages"]] == [bob_snoozed.id]
+    assert [m["id"] for m in bob.get("/api/inbox", {"status": "snoozed"}).json()["messages"]] == [
+        bob_snoozed.id
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,7 +107,9 @@ async def test_alices_socket_cannot_snooze_or_unsnooze_bobs_messages(asgi_server
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_resurfaced_message_reaches_only_its_subscribers_sockets(streams: None, asgi_server: str) -> None:
+async def test_a_resurfaced_message_reaches_only_its_subscribers_sockets(
+    streams: None, asgi_server: str
+) -> None:
     _, _, _, bob_snoozed = await sync_to_async(alice_and_bob)()
     await sync_to_async(InboxMessage.objects.filter(pk=bob_snoozed.id).update)(
         snoozed_until=timezone.now() - timedelta(seconds=1)
