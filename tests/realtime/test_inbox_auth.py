@@ -16,6 +16,11 @@ INBOX_ENDPOINTS = [
     ("get", "/api/inbox/counts"),
     ("post", "/api/inbox/read-all"),
     ("post", "/api/inbox/1/read"),
+    ("post", "/api/inbox/1/snooze"),
+    ("post", "/api/inbox/1/unsnooze"),
+    ("post", "/api/inbox/1/actions/accept"),
+    ("post", "/api/inbox/bulk"),
+    ("get", "/api/inbox/counts?tabs=all:all"),
 ]
 
 
