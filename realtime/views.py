@@ -6,12 +6,13 @@ name the subscriber with ``?userId=`` (``read`` scope to list, ``subscribers:wri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -130,19 +131,40 @@ class InboxBulkView(InboxBaseView):
         return Response({"updated": updated, **change.counts})
 
 
-class InboxActionView(InboxBaseView):
-    """``POST /api/inbox/<id>/read|seen|archive``: idempotent; another subscriber's id is a 404."""
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflicts with the message's state."
 
-    @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer})
-    def post(self, request: Request, message_id: str, action: str) -> Response:
+
+class InboxMessageChangeView(InboxBaseView):
+    """A change of one message, answered as ``{"message", ...counts}``; what the services
+    refuse becomes the matching HTTP answer."""
+
+    def change(
+        self, request: Request, message_id: str, do: Callable[[int], services.InboxChange]
+    ) -> Response:
         subscriber = self.subscriber(request)
         try:
-            change = ACTIONS[action](subscriber.pk, [int(message_id)])
+            change = do(subscriber.pk)
             # Deleted by a concurrent request since: as gone as one that never was.
             message = selectors.inbox_message(subscriber.pk, int(message_id))
         except (services.MessageNotFound, InboxMessage.DoesNotExist):
             raise NotFound("No message with this id in this inbox.") from None
+        except snooze.NotSnoozable:
+            raise Conflict("An archived message cannot be snoozed; unarchive it first.") from None
+        except buttons.ActionNotFound as error:
+            raise NotFound(f"This message has no action {error.args[0]!r}.") from None
         return Response({"message": message_payload(message), **change.counts})
+
+
+class InboxActionView(InboxMessageChangeView):
+    """``POST /api/inbox/<id>/read|seen|archive|unsnooze``: idempotent; another subscriber's id is a 404."""
+
+    @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer})
+    def post(self, request: Request, message_id: str, action: str) -> Response:
+        return self.change(
+            request, message_id, lambda subscriber_id: ACTIONS[action](subscriber_id, [int(message_id)])
+        )
 
 
 class InboxReadAllView(InboxBaseView):
@@ -153,14 +175,6 @@ class InboxReadAllView(InboxBaseView):
         return Response(body)
 
 
-class InboxMessageChangeView(InboxBaseView):
-    """A change of one message answered as ``{"message", ...counts}``."""
-
-    def answer(self, subscriber: Subscriber, message_id: int, change: services.InboxChange) -> Response:
-        message = selectors.inbox_message(subscriber.pk, message_id)
-        return Response({"message": message_payload(message), **change.counts})
-
-
 class InboxSnoozeView(InboxMessageChangeView):
     """``POST /api/inbox/<id>/snooze``: out of the inbox and its counts until ``until`` (or for
     ``duration``); then back, unread and unseen, pushed to every socket as ``resurfaced``."""
@@ -169,19 +183,12 @@ class InboxSnoozeView(InboxMessageChangeView):
         request=SnoozeSerializer, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer}
     )
     def post(self, request: Request, message_id: str) -> Response:
-        subscriber = self.subscriber(request)
         body = SnoozeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            change = snooze.snooze(subscriber.pk, [int(message_id)], body.validated_data["until"])
-        except services.MessageNotFound:
-            raise NotFound("No message with this id in this inbox.") from None
-        except snooze.NotSnoozable:
-            return Response(
-                {"detail": "An archived message cannot be snoozed; unarchive it first."},
-                status=status.HTTP_409_CONFLICT,
-            )
-        return self.answer(subscriber, int(message_id), change)
+        until = body.validated_data["until"]
+        return self.change(
+            request, message_id, lambda subscriber_id: snooze.snooze(subscriber_id, [int(message_id)], until)
+        )
 
 
 class InboxCompleteActionView(InboxMessageChangeView):
@@ -190,11 +197,8 @@ class InboxCompleteActionView(InboxMessageChangeView):
 
     @extend_schema(request=None, parameters=[USER_ID_PARAM], responses={200: InboxActionSerializer})
     def post(self, request: Request, message_id: str, key: str) -> Response:
-        subscriber = self.subscriber(request)
-        try:
-            change = buttons.complete_action(subscriber.pk, int(message_id), key)
-        except services.MessageNotFound:
-            raise NotFound("No message with this id in this inbox.") from None
-        except buttons.ActionNotFound:
-            raise NotFound(f"This message has no action {key!r}.") from None
-        return self.answer(subscriber, int(message_id), change)
+        return self.change(
+            request,
+            message_id,
+            lambda subscriber_id: buttons.complete_action(subscriber_id, int(message_id), key),
+        )
