@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.tags import MAX_TAG_LENGTH, MAX_TAGS
@@ -155,6 +156,16 @@ class BulkResultSerializer(CountsSerializer):
     updated = serializers.IntegerField()
 
 
+class MessageActionSerializer(serializers.Serializer):
+    """An action button (``templates_admin.actions``): a link (``url``) or one to complete."""
+
+    key = serializers.CharField()
+    label = serializers.CharField()
+    url = serializers.URLField(required=False)
+    variant = serializers.ChoiceField(choices=["primary", "secondary"])
+    completedAt = serializers.DateTimeField(allow_null=True)
+
+
 class InboxMessageSerializer(serializers.Serializer):
     """Documents ``realtime.groups.message_payload``, the one place the shape is built."""
 
@@ -172,7 +183,7 @@ class InboxMessageSerializer(serializers.Serializer):
     snoozedUntil = serializers.DateTimeField(allow_null=True)
     tags = serializers.ListField(child=serializers.CharField())
     priority = serializers.CharField()
-    actions = serializers.ListField(child=serializers.DictField())
+    actions = MessageActionSerializer(many=True)
 
 
 class InboxPageSerializer(CountsSerializer):
@@ -192,6 +203,12 @@ DURATION_RE = re.compile(r"^(\d{1,9})([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer", "minimum": 60}, {"type": "string", "pattern": DURATION_RE.pattern}],
+        "description": 'Seconds, or "<n>s|m|h|d" ("90s", "1h", "7d").',
+    }
+)
 class DurationField(serializers.Field):
     """Seconds (a whole number) or ``"<n>s|m|h|d"`` (``"90s"``, ``"1h"``, ``"7d"``), as a timedelta."""
 

@@ -1,7 +1,7 @@
 """A token bucket per WebSocket: how many inbox actions one socket may send, and how fast.
 
-Each ``mark_read``/``mark_seen``/``archive``/``mark_all_read`` that reaches the database takes
-a token; tokens come back at ``RELAY_SOCKET_ACTION_RATE`` a second up to
+Each ``mark_read``/``mark_seen``/``archive``/``snooze``/``unsnooze``/``mark_all_read`` that
+reaches the database takes a token; tokens come back at ``RELAY_SOCKET_ACTION_RATE`` a second up to
 ``RELAY_SOCKET_ACTION_BURST``. A socket is one client's connection, so its budget lives in
 the consumer: no shared state, nothing to clean up when it closes.
 """
