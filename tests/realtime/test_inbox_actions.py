@@ -17,7 +17,7 @@ from templates_admin.models import NotificationTemplate
 from tests.conftest import wait_until
 from tests.realtime.helpers import client_with, token_for
 from tests.realtime.socket_client import inbox_socket
-from tests.workflows.support import post_event, publish, subscriber
+from tests.workflows.support import ended, post_event, publish, subscriber
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -131,3 +131,28 @@ async def test_a_workflow_send_step_refuses_buttons_off_the_inbox(api: APIClient
     assert response.json()["errors"]["steps"]["0"]["config"]["actions"] == [
         "Only in_app messages have action buttons."
     ]
+
+
+async def test_completing_a_button_reads_the_message_for_a_waiting_workflow(
+    workflow_pipeline: None, api: APIClient, event_body: Callable[..., dict[str, Any]]
+) -> None:
+    """The step waits 120 s; the run ends long before only because the completion read it."""
+    await subscriber("linus")
+    buttons = {"primary": {"label": "Approve", "key": "approve"}}
+    await publish(
+        "review.requested",
+        [
+            {"id": "inbox", "type": "send", "config": {"channel": "in_app", "actions": buttons}},
+            {"id": "read", "type": "waitFor", "config": {"step": "inbox", "until": "read", "timeout": 120}},
+        ],
+    )
+    body = event_body(eventType="review.requested", userId="linus", channels=None)
+    await post_event(api, body)
+    await wait_until(ended(body["eventId"], "waiting"))
+    message = await wait_until(lambda: inbox_message_of("linus"))
+
+    done = await sync_to_async(api.post)(f"/api/inbox/{message.id}/actions/approve?userId=linus")
+
+    assert done.status_code == 200, done.content
+    run = await wait_until(ended(body["eventId"]), timeout=60)
+    assert (run.states["read"].status, run.states["read"].reason) == ("done", "read")
