@@ -38,13 +38,13 @@ def _complete(key: str) -> services.Mutation:
 def complete_action(subscriber_id: int, message_id: int, key: str) -> services.InboxChange:
     """Record the button ``key`` of the message as done and mark the message read; every
     socket of the subscriber gets the new counts, and ``waitFor`` steps hear of the read."""
-    rows = services._owned(subscriber_id, [message_id])
+    rows = services.owned(subscriber_id, [message_id])
     touched = services.change_messages(rows, _complete(key), FIELDS)
     if not touched:
         raise services.MessageNotFound([message_id])
     message = InboxMessage.objects.only("actions").get(pk=message_id)
     done = next(a for a in message.actions if a.get("key") == key)
-    services._signal(subscriber_id, "read", touched)
-    return services._finish(
+    services.signal_changed(subscriber_id, "read", touched)
+    return services.finish(
         subscriber_id, "action", touched, timezone.now(), {"key": key, "completedAt": done["completedAt"]}
     )

@@ -71,9 +71,10 @@ def broadcast(subscriber_id: int, message: dict[str, Any]) -> None:
         log.warning("inbox_broadcast_failed", subscriber_id=subscriber_id, error=str(error))
 
 
-def _finish(
+def finish(
     subscriber_id: int, action: str, ids: list[int], now: datetime, details: dict[str, Any] | None = None
 ) -> InboxChange:
+    """After a change has committed: the new counts, and the change, to every socket."""
     change = InboxChange(action, sorted(ids), now, counters.counts(subscriber_id), details or {})
     broadcast(subscriber_id, change.group_message())
     log.info("inbox_changed", subscriber_id=subscriber_id, action=action, messages=len(ids))
@@ -82,10 +83,11 @@ def _finish(
 
 def notify(subscriber_id: int, action: str, ids: list[int]) -> InboxChange:
     """Tell the subscriber's sockets of a change made elsewhere (retention, the scheduler)."""
-    return _finish(subscriber_id, action, ids, timezone.now())
+    return finish(subscriber_id, action, ids, timezone.now())
 
 
-def _signal(subscriber_id: int, action: str, ids: list[int]) -> None:
+def signal_changed(subscriber_id: int, action: str, ids: list[int]) -> None:
+    """``inbox_changed`` for the layers above (a ``waitFor`` listens for ``read`` and ``seen``)."""
     inbox_changed.send(sender=InboxMessage, subscriber_id=subscriber_id, action=action, ids=sorted(ids))
 
 
@@ -166,18 +168,19 @@ def change_messages(
     return [m.id for m in locked]
 
 
-def _owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
+def owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
+    """The subscriber's own messages among ``ids`` (at most ``MAX_IDS``): another's are not there."""
     wanted = list(ids)[:MAX_IDS]
     return InboxMessage.objects.filter(subscriber_id=subscriber_id, id__in=wanted)
 
 
 def _on_ids(subscriber_id: int, ids: Iterable[int], action: Action) -> InboxChange:
-    touched = change_messages(_owned(subscriber_id, ids), action.mutate, action.fields)
+    touched = change_messages(owned(subscriber_id, ids), action.mutate, action.fields)
     if not touched:
         raise MessageNotFound(list(ids))
     if action.name in SIGNALLED:
-        _signal(subscriber_id, action.name, touched)
-    return _finish(subscriber_id, action.name, touched, timezone.now())
+        signal_changed(subscriber_id, action.name, touched)
+    return finish(subscriber_id, action.name, touched, timezone.now())
 
 
 def mark_seen(subscriber_id: int, ids: Iterable[int]) -> InboxChange:
@@ -217,7 +220,7 @@ def _bulk_batches(rows: QuerySet[InboxMessage], action: Action, subscriber_id: i
             action.fields,
         )
         if action.name in SIGNALLED and touched:
-            _signal(subscriber_id, action.name, touched)
+            signal_changed(subscriber_id, action.name, touched)
         changed.extend(touched)
         last_id = ids[-1]
 
@@ -239,7 +242,7 @@ def bulk_change(
     listed = changed if len(changed) <= MAX_CHANGE_IDS else []
     name = change_action or f"bulk_{action_name}"
     extra = {**(details or {}), "updated": len(changed)}
-    return len(changed), _finish(subscriber_id, name, listed, timezone.now(), extra)
+    return len(changed), finish(subscriber_id, name, listed, timezone.now(), extra)
 
 
 def mark_all_read(subscriber_id: int) -> InboxChange:

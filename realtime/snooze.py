@@ -71,19 +71,19 @@ def _resurface(message: InboxMessage, now: datetime) -> bool:
 
 def snooze(subscriber_id: int, ids: Iterable[int], until: datetime) -> services.InboxChange:
     """Hide the messages until ``until`` (checked by the caller: 60 s to 90 days ahead)."""
-    rows = services._owned(subscriber_id, ids)
+    rows = services.owned(subscriber_id, ids)
     touched = services.change_messages(rows, _snooze_until(until), FIELDS)
     if not touched:
         raise services.MessageNotFound(list(ids))
-    return services._finish(subscriber_id, "snooze", touched, timezone.now(), {"until": until.isoformat()})
+    return services.finish(subscriber_id, "snooze", touched, timezone.now(), {"until": until.isoformat()})
 
 
 def unsnooze(subscriber_id: int, ids: Iterable[int]) -> services.InboxChange:
-    rows = services._owned(subscriber_id, ids)
+    rows = services.owned(subscriber_id, ids)
     touched = services.change_messages(rows, _unsnooze, FIELDS)
     if not touched:
         raise services.MessageNotFound(list(ids))
-    return services._finish(subscriber_id, "unsnooze", touched, timezone.now())
+    return services.finish(subscriber_id, "unsnooze", touched, timezone.now())
 
 
 GroupMessage = tuple[str, dict[str, Any]]
