@@ -71,3 +71,24 @@ def _run(command: str, directory: Path) -> str:
     out = StringIO()
     call_command(command, str(directory), stdout=out)
     return out.getvalue()
+
+
+def test_action_buttons_travel_as_actions_json_and_are_checked_on_import(
+    make_template: MakeTemplate, tmp_path: Path
+) -> None:
+    buttons = {"primary": {"label": "Accept", "key": "accept"}}
+    make_template(channel="in_app", subject="Invite", text_body="Join us", html_body="", actions=buttons)
+
+    call_command("export_templates", str(tmp_path))
+    folder = tmp_path / "account" / "en" / "in_app"
+    assert json.loads((folder / "actions.json").read_text()) == buttons
+
+    (folder / "actions.json").write_text(json.dumps({"primary": {"label": "Accept"}}))
+    with pytest.raises(CommandError) as refused:
+        call_command("import_templates", str(tmp_path))
+    assert "account/en/in_app/actions.json: primary: give exactly one of url" in str(refused.value)
+
+    (folder / "actions.json").unlink()
+    assert _run("import_templates", tmp_path).strip() == "created 0, updated 1, unchanged 0"
+    template = NotificationTemplate.objects.get()
+    assert (template.actions, template.versions.get().actions) == ({}, buttons)
