@@ -192,9 +192,9 @@ class _Methods(_Config):
 class Relay(_Methods):
     """The synchronous client. ``with Relay(api_key, base_url=...) as relay: relay.trigger(...)``."""
 
-    def __init__(self, api_key: str | None = None, **options: Any) -> None:
-        super().__init__(api_key, **options)
-        self._http = httpx.Client(**self._client_args)
+    @functools.cached_property
+    def _http(self) -> httpx.Client:
+        return httpx.Client(**self._client_args)
 
     def send(self, op: Op[T]) -> T:
         """Send one request, retrying it unchanged as the retry policy allows."""
@@ -225,9 +225,9 @@ class Relay(_Methods):
 class AsyncRelay(_Methods):
     """The asyncio client: ``Relay``'s methods, awaited, plus ``inbox_socket``."""
 
-    def __init__(self, api_key: str | None = None, **options: Any) -> None:
-        super().__init__(api_key, **options)
-        self._http = httpx.AsyncClient(**self._client_args)
+    @functools.cached_property
+    def _http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._client_args)
 
     async def send(self, op: Op[T]) -> T:
         """Send one request, retrying it unchanged as the retry policy allows."""
