@@ -366,6 +366,31 @@ def archive(message_id: int, *, user_id: str | None = None) -> Op[models.InboxAc
     return _message_action("archive", message_id, user_id)
 
 
+def unsnooze(message_id: int, *, user_id: str | None = None) -> Op[models.InboxActionResult]:
+    """Back in the inbox now, with the read and seen state it had before the snooze."""
+    return _message_action("unsnooze", message_id, user_id)
+
+
+def snooze(
+    message_id: int,
+    *,
+    until: datetime | str | None = None,
+    duration: float | str | None = None,
+    user_id: str | None = None,
+) -> Op[models.InboxActionResult]:
+    """Out of the inbox and its counts until ``until`` or for ``duration`` (seconds or
+    ``"1h"``, 60 s to 90 days); then back unread and unseen."""
+    body = _compact({"until": _iso(until), "duration": duration})
+    path = f"/api/inbox/{_seg(message_id)}/snooze"
+    return Op("POST", path, _as(models.InboxActionResult), params=_query({"userId": user_id}), json=body)
+
+
+def complete_action(message_id: int, key: str, *, user_id: str | None = None) -> Op[models.InboxActionResult]:
+    """Complete the message's action button ``key`` (its ``completedAt`` is set, the message
+    read); idempotent."""
+    return _message_action(f"actions/{_seg(key)}", message_id, user_id)
+
+
 def mark_all_read(*, user_id: str | None = None) -> Op[models.InboxUpdateResult]:
     return Op(
         "POST", "/api/inbox/read-all", _as(models.InboxUpdateResult), params=_query({"userId": user_id})

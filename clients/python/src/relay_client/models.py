@@ -258,3 +258,5 @@ class SocketEvent(TypedDict):
     error: NotRequired[str]
     requestId: NotRequired[Any]
     retryAfter: NotRequired[float]
+    resurfaced: NotRequired[bool]
+    errors: NotRequired[dict[str, list[str]]]

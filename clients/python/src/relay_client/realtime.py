@@ -30,8 +30,9 @@ def socket_url(base_url: str) -> str:
 class InboxSocket:
     """``async with InboxSocket(base_url, token) as socket: async for event in socket``.
 
-    The first frame is ``hello`` (counts and the latest page), then ``notification``,
-    ``counts``, ``pong`` and ``error`` frames as they come. Iteration ends when the server
+    The first frame is ``hello`` (counts and the latest page), then ``notification`` (with
+    ``resurfaced`` when a snoozed message is due), ``counts``, ``pong`` and ``error`` frames
+    as they come. Iteration ends when the server
     closes the socket; a close for a bad or expired token (4401) raises ``Unauthorized``:
     mint a fresh token and open a new socket.
     """
@@ -80,6 +81,17 @@ class InboxSocket:
 
     async def archive(self, ids: Sequence[int]) -> None:
         await self.send("archive", ids=list(ids))
+
+    async def unsnooze(self, ids: Sequence[int]) -> None:
+        await self.send("unsnooze", ids=list(ids))
+
+    async def snooze(
+        self, message_id: int, *, until: str | None = None, duration: float | str | None = None
+    ) -> None:
+        """Snooze one message (``until`` ISO 8601, or ``duration``); a refusal comes back as
+        an ``error`` frame, ``invalid_snooze`` with ``errors``."""
+        fields = {"until": until, "duration": duration}
+        await self.send("snooze", id=message_id, **{k: v for k, v in fields.items() if v is not None})
 
     async def mark_all_read(self) -> None:
         await self.send("mark_all_read")
