@@ -179,10 +179,10 @@ def _delivered(subscriber_id: int, user_id: str, tags: list[str], priority: str)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_drift_after_concurrent_deliveries_reads_archives_and_deletes() -> None:
+def test_no_drift_after_concurrent_deliveries_reads_archives_snoozes_and_deletes() -> None:
     """Four threads (own database connections) race on the same subscriber: the in-app
-    provider stores batches (some redelivered), and the API reads, archives, unarchives and
-    deletes, single and bulk. The counters must equal a recount afterwards."""
+    provider stores batches (some redelivered), and the API reads, archives, unarchives,
+    snoozes, unsnoozes and deletes, single and bulk. The counters must equal a recount."""
     alice = SubscriberFactory(user_id="alice")
     client = client_with(token_for("alice"))
     pending = [
@@ -209,6 +209,8 @@ def test_no_drift_after_concurrent_deliveries_reads_archives_and_deletes() -> No
             picked = random.sample(ids, k=min(len(ids), 5))
             if kind == "one":
                 local.post(f"/api/inbox/{picked[0]}/{action}")
+            elif kind == "snooze":
+                local.post(f"/api/inbox/{picked[0]}/snooze", {"duration": "1h"}, format="json")
             elif kind == "ids":
                 local.post("/api/inbox/bulk", {"action": action, "ids": picked}, format="json")
             else:
@@ -224,9 +226,9 @@ def test_no_drift_after_concurrent_deliveries_reads_archives_and_deletes() -> No
             connection.close()
 
     mixes = [
-        [("one", "read"), ("one", "seen"), ("ids", "read")],
+        [("one", "read"), ("one", "seen"), ("ids", "read"), ("snooze", ""), ("one", "unsnooze")],
         [("one", "archive"), ("ids", "unarchive"), ("ids", "delete")],
-        [("filter", "read"), ("filter", "archive"), ("ids", "seen")],
+        [("filter", "read"), ("filter", "archive"), ("ids", "seen"), ("snooze", "")],
     ]
     threads = [threading.Thread(target=guarded, args=(deliver,))]
     threads += [threading.Thread(target=guarded, args=(change, mix)) for mix in mixes]
@@ -238,9 +240,11 @@ def test_no_drift_after_concurrent_deliveries_reads_archives_and_deletes() -> No
     assert not errors, errors
     assert InboxMessage.objects.filter(subscriber=alice).exists()
     assert InboxMessage.objects.filter(subscriber=alice, archived_at__isnull=False).exists()
+    assert InboxMessage.objects.filter(subscriber=alice, snoozed_until__isnull=False).exists()
     assert repair("alice").splitlines() == ["checked 1 subscribers, 0 counters fixed"]
     body = counts(client)
-    assert body["totalCount"] == InboxMessage.objects.filter(subscriber=alice, archived_at=None).count()
+    in_inbox = InboxMessage.objects.filter(subscriber=alice, archived_at=None, snoozed_until=None)
+    assert body["totalCount"] == in_inbox.count()
 
 
 @pytest.mark.django_db(transaction=True)
