@@ -23,6 +23,7 @@ from croniter import CroniterBadDateError, croniter
 from django.utils import timezone
 
 from core.channel_names import channel_names, unknown_channel_message
+from core.tags import tag_problem
 from notifications.serializers import EVENT_TYPE_RE
 from templates_admin.actions import normalize_actions
 from templates_admin.validation import actions_error
@@ -163,6 +164,14 @@ def channel(value: Any) -> str:
     return value
 
 
+def tag_list(value: Any) -> list[str]:
+    """A send step's message tags (``core.tags``), merged with the template's and the event's."""
+    problem = tag_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return list(dict.fromkeys(value))
+
+
 def template_key(value: Any) -> str:
     """A template set's event type, as templates are chosen today (by event type, channel, locale)."""
     if not isinstance(value, str) or len(value) > 200 or not EVENT_TYPE_RE.match(value):
@@ -234,6 +243,8 @@ def _check_send(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
     problem = actions_error(config.get("actions"), config["channel"])
     if problem:
         errors.setdefault("actions", [problem])
+    if config.get("tags") and config["channel"] != "in_app":
+        errors.setdefault("tags", ["Only on in_app: tags are the inbox message's."])
 
 
 def _check_digest(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
@@ -245,7 +256,13 @@ def _check_digest(config: dict[str, Any], errors: dict[str, list[str]]) -> None:
 
 STEP_TYPES: dict[str, StepType] = {
     "send": StepType(
-        {"channel": channel, "template": template_key, "urgent": boolean, "actions": normalize_actions},
+        {
+            "channel": channel,
+            "template": template_key,
+            "urgent": boolean,
+            "actions": normalize_actions,
+            "tags": tag_list,
+        },
         required=("channel",),
     ),
     "delay": StepType(

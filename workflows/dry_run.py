@@ -66,6 +66,7 @@ def _send(plan: _Plan, step: Mapping[str, Any], sender: Sender) -> None:
             urgent=bool(config.get("urgent")),
             context=plan.context,
             actions=config.get("actions") or {},
+            tags=config.get("tags") or [],
         )
     )
     would = "wait" if delivery.status in WOULD_WAIT else "send" if delivery.status in SENDS else "skip"

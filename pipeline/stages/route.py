@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 
 from core.db import run_db
 from core.rows import JoinedRead, Table
+from core.tags import merged_tags
 from deliveries import lifecycle
 from deliveries.models import Decision as DecisionAction
 from deliveries.models import Delivery, DeliveryStatus
@@ -79,6 +80,7 @@ class Send:
     urgent: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)
     actions: Mapping[str, Any] = field(default_factory=dict)
+    tags: Sequence[str] = ()
 
     @classmethod
     def of(cls, request: SendRequest) -> Send:
@@ -90,6 +92,7 @@ class Send:
             request.urgent,
             request.context,
             request.actions,
+            request.tags,
         )
 
     def routed_event(self) -> Event:
@@ -116,6 +119,8 @@ def _decided_delivery(send: Send, event: Event, decision: Decision, now: datetim
         return delivery
     try:
         delivery.content = render(event, subscriber, channel, send.template, send.context, dict(send.actions))
+        if send.tags:
+            delivery.content["tags"] = merged_tags(send.tags, delivery.content.get("tags"))
         missing = [key for key in get_channel(channel).content_keys if key not in delivery.content]
         if missing:
             raise TemplateRenderError(f"the {channel} content lacks {', '.join(missing)}")

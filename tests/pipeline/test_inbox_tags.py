@@ -13,6 +13,7 @@ from realtime.models import InboxMessage
 from tests.conftest import wait_until
 from tests.factories import SubscriberFactory
 from tests.realtime.helpers import client_with, token_for
+from workflows import services as workflow_services
 
 EventBody = Callable[..., dict[str, Any]]
 
@@ -45,6 +46,23 @@ async def test_event_tags_and_priority_are_stored_and_counted(
     }
     listed = (await sync_to_async(client.get)("/api/inbox", {"tags": "team"})).json()["messages"]
     assert [(m["tags"], m["priority"]) for m in listed] == [(["billing", "team"], "urgent")]
+
+
+async def test_a_workflow_send_steps_tags_come_before_the_events(
+    workflow_pipeline: None, api: APIClient, event_body: EventBody
+) -> None:
+    await sync_to_async(SubscriberFactory)(user_id="wf-tagged")
+    steps = [{"id": "inbox", "type": "send", "config": {"channel": "in_app", "tags": ["comments", "team"]}}]
+    await sync_to_async(workflow_services.publish)("wf.tagged", {"name": "Tagged", "steps": steps})
+    body = event_body(eventType="wf.tagged", userId="wf-tagged", metadata={"tags": ["team", "urgent-ish"]})
+    body.pop("channels")
+    assert (await sync_to_async(api.post)("/api/events", body, format="json")).status_code == 202
+
+    stored = await wait_until(
+        sync_to_async(lambda: InboxMessage.objects.filter(subscriber__user_id="wf-tagged").first())
+    )
+
+    assert stored.tags == ["comments", "team", "urgent-ish"]
 
 
 @pytest.mark.django_db

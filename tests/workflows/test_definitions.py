@@ -27,6 +27,10 @@ def errors_of(*steps: Any, **body: Any) -> dict[str, Any]:
     [
         ({"channel": "email"}, {"channel": "email"}),
         (
+            {"channel": "in_app", "tags": ["team", "billing", "team"]},
+            {"channel": "in_app", "tags": ["team", "billing"]},
+        ),
+        (
             {"channel": "email", "template": "comment.digest", "urgent": True},
             {"channel": "email", "template": "comment.digest", "urgent": True},
         ),
@@ -160,6 +164,18 @@ def test_normalizing_twice_changes_nothing() -> None:
                 "config": {"channel": "email", "actions": {"primary": {"label": "Go", "key": "go"}}},
             },
             {"config": {"actions": ["Only in_app messages have action buttons."]}},
+        ),
+        (
+            {"id": "mail", "type": "send", "config": {"channel": "email", "tags": ["billing"]}},
+            {"config": {"tags": ["Only on in_app"]}},
+        ),
+        (
+            {"id": "in", "type": "send", "config": {"channel": "in_app", "tags": ["a,b"]}},
+            {"config": {"tags": ["Each tag 1-64 characters"]}},
+        ),
+        (
+            {"id": "in", "type": "send", "config": {"channel": "in_app", "tags": "billing"}},
+            {"config": {"tags": ["A list of strings."]}},
         ),
         (
             {

@@ -8,7 +8,7 @@ write commits together with the step's new state, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ class SendRequest:
     urgent: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)  # more template context (a digest)
     actions: Mapping[str, Any] = field(default_factory=dict)  # in-app buttons replacing the template's
+    tags: Sequence[str] = ()  # in-app message tags, before the template's and the event's
 
 
 # Creates (or, replayed, finds) the delivery; given to the engine by the workflow stage, since

@@ -29,6 +29,7 @@ def start(ctx: StepContext) -> Outcome:
             urgent=bool(config.get("urgent")),
             context=ctx.run.context,
             actions=config.get("actions") or {},
+            tags=config.get("tags") or [],
         )
     )
     if any(other.delivery_id == delivery.pk for other in ctx.states.values() if other is not ctx.state):
