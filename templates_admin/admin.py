@@ -57,6 +57,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
         "text_body",
         "html_body",
         "actions",
+        "tags",
         "sample_data",
         ("version", "updated_by", "updated_at"),
     ]

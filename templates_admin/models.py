@@ -39,6 +39,11 @@ class NotificationTemplate(models.Model):
             "labels and URLs may use variables."
         ),
     )
+    tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='In-app only: the message\'s tags, e.g. ["billing", "team"] (inbox tabs count by tag).',
+    )
     sample_data = models.JSONField(
         default=dict, blank=True, help_text="Example event data for the admin preview."
     )
@@ -76,6 +81,7 @@ class NotificationTemplate(models.Model):
             text_body=self.text_body,
             html_body=self.html_body,
             actions=self.actions or {},
+            tags=list(self.tags or []),
         )
 
     def clean(self) -> None:
@@ -103,6 +109,7 @@ class TemplateVersion(models.Model):
     text_body = models.TextField(blank=True, default="")
     html_body = models.TextField(blank=True, default="")
     actions = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
     active = models.BooleanField(default=True)
     saved_by = models.CharField(max_length=150, blank=True, default="")
     saved_at = models.DateTimeField()

@@ -196,7 +196,13 @@ def _text_content(source: TemplateSource, context: dict[str, Any]) -> dict[str, 
     """Title and body of an SMS, push or in-app template, never autoescaped."""
     title = _render_text(source.subject, context, f"{source.channel} title")
     body = _render_text(source.text_body, context, f"{source.channel} body")
-    return {"title": title.strip() or humanize(context["event"]["eventType"]), "body": body.strip()}
+    content: dict[str, Any] = {
+        "title": title.strip() or humanize(context["event"]["eventType"]),
+        "body": body.strip(),
+    }
+    if source.tags:
+        content["tags"] = list(source.tags)
+    return content
 
 
 def render_actions(spec: dict[str, Any], context: dict[str, Any], channel: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from templates_admin.models import NotificationTemplate, TemplateVersion
 
 log = structlog.get_logger(__name__)
 
-VERSIONED_FIELDS = ("subject", "text_body", "html_body", "actions", "active")
+VERSIONED_FIELDS = ("subject", "text_body", "html_body", "actions", "tags", "active")
 
 
 def _snapshot(template: NotificationTemplate) -> tuple[object, ...]:
@@ -41,7 +41,7 @@ def rollback_template(template: NotificationTemplate, version: int, *, saved_by:
     """Bring back the words of ``version`` as a new version; the current words are kept too."""
     old = template.versions.get(version=version)
     template.subject, template.text_body, template.html_body = old.subject, old.text_body, old.html_body
-    template.actions = old.actions
+    template.actions, template.tags = old.actions, old.tags
     save_template(template, saved_by=saved_by)
     log.info("template_rolled_back", template_id=template.pk, to_version=version, version=template.version)
     return template

@@ -25,6 +25,7 @@ class TemplateSource:
     text_body: str
     html_body: str
     actions: dict[str, Any] = field(default_factory=dict)  # in-app buttons (templates_admin.actions)
+    tags: list[str] = field(default_factory=list)  # in-app message tags (core.tags)
 
 
 def email_document(source: TemplateSource) -> str:

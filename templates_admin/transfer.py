@@ -1,10 +1,10 @@
 """Templates as files, for version control: ``<dir>/<event type>/<locale>/<channel>/``.
 
 Each template folder holds ``subject.txt``, ``text.txt``, ``html.html``, ``sample.json`` and,
-for in-app buttons, ``actions.json`` (any may be missing: that field is empty). Export writes
-the active templates; import creates or updates them (a changed template keeps its previous
-words as a version) and refuses the whole directory if any template is invalid, naming the
-file and the line.
+for in-app messages, ``actions.json`` (buttons) and ``tags.json`` (any may be missing: that
+field is empty). Export writes the active templates; import creates or updates them (a
+changed template keeps its previous words as a version) and refuses the whole directory if
+any template is invalid, naming the file and the line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from templates_admin.services import save_template
 FILES = {"subject": "subject.txt", "text_body": "text.txt", "html_body": "html.html"}
 SAMPLE_FILE = "sample.json"
 # JSON fields, each in a file of its own.
-JSON_FILES = {"sample_data": SAMPLE_FILE, "actions": "actions.json"}
+JSON_FILES = {"sample_data": SAMPLE_FILE, "actions": "actions.json", "tags": "tags.json"}
+# Of those, the ones written only when not empty (a missing file reads as empty).
+OPTIONAL_JSON = ("actions", "tags")
 SAVED_BY = "import_templates"
 
 
@@ -42,11 +44,12 @@ def export_templates(directory: Path) -> int:
             else:
                 path.unlink(missing_ok=True)
         (folder / SAMPLE_FILE).write_text(json.dumps(template.sample_data, indent=2) + "\n", encoding="utf-8")
-        actions = folder / JSON_FILES["actions"]
-        if template.actions:
-            actions.write_text(json.dumps(template.actions, indent=2) + "\n", encoding="utf-8")
-        else:
-            actions.unlink(missing_ok=True)
+        for name in OPTIONAL_JSON:
+            path, value = folder / JSON_FILES[name], getattr(template, name)
+            if value:
+                path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+            else:
+                path.unlink(missing_ok=True)
         count += 1
     return count
 
@@ -66,7 +69,8 @@ def _read(folder: Path) -> dict[str, object]:
     }
     for name, filename in JSON_FILES.items():
         path = folder / filename
-        fields[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        empty = NotificationTemplate._meta.get_field(name).get_default()  # type: ignore[union-attr]
+        fields[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else empty
     return fields
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.template import TemplateSyntaxError
 
+from core.tags import tag_problem
 from templates_admin.actions import normalize_actions
 from templates_admin.sandbox import sandbox_engine
 from templates_admin.source import TemplateSource, email_document
@@ -45,6 +46,12 @@ def template_errors(source: TemplateSource) -> dict[str, list[str]]:
     actions_problem = actions_error(source.actions, source.channel)
     if actions_problem:
         errors["actions"] = [actions_problem]
+    if source.tags:
+        tags_problem = tag_problem(source.tags)
+        if source.channel != ACTIONS_CHANNEL:
+            tags_problem = f"Only {ACTIONS_CHANNEL} messages have tags."
+        if tags_problem:
+            errors["tags"] = [tags_problem]
     if source.channel == "email" and not errors:
         problem = syntax_error(email_document(source))
         if problem:  # e.g. an {% endblock %} inside a body closes the part's block early

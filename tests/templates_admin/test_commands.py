@@ -92,3 +92,34 @@ def test_action_buttons_travel_as_actions_json_and_are_checked_on_import(
     assert _run("import_templates", tmp_path).strip() == "created 0, updated 1, unchanged 0"
     template = NotificationTemplate.objects.get()
     assert (template.actions, template.versions.get().actions) == ({}, buttons)
+
+
+def test_tags_travel_as_tags_json_and_are_checked_on_import(
+    make_template: MakeTemplate, tmp_path: Path
+) -> None:
+    make_template(channel="in_app", subject="Invoice", text_body="Due", html_body="", tags=["billing"])
+
+    call_command("export_templates", str(tmp_path))
+    folder = tmp_path / "account" / "en" / "in_app"
+    assert json.loads((folder / "tags.json").read_text()) == ["billing"]
+
+    (folder / "tags.json").write_text(json.dumps(["a|b"]))
+    with pytest.raises(CommandError) as refused:
+        call_command("import_templates", str(tmp_path))
+    assert "account/en/in_app/tags.json: Each tag 1-64 characters" in str(refused.value)
+
+    (folder / "tags.json").unlink()
+    assert _run("import_templates", tmp_path).strip() == "created 0, updated 1, unchanged 0"
+    template = NotificationTemplate.objects.get()
+    assert (template.tags, template.versions.get().tags) == ([], ["billing"])
+
+
+def test_tags_are_refused_on_other_channels_than_in_app(make_template: MakeTemplate, tmp_path: Path) -> None:
+    make_template(channel="sms", subject="", text_body="Due", html_body="")
+    call_command("export_templates", str(tmp_path))
+    folder = tmp_path / "account" / "en" / "sms"
+    assert not (folder / "tags.json").exists()
+    (folder / "tags.json").write_text(json.dumps(["billing"]))
+    with pytest.raises(CommandError) as refused:
+        call_command("import_templates", str(tmp_path))
+    assert "account/en/sms/tags.json: Only in_app messages have tags." in str(refused.value)

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from deliveries.models import Delivery
 from notifications.models import Subscriber
+from realtime.models import InboxMessage
 from templates_admin.models import NotificationTemplate
 from tests.conftest import wait_until
 
@@ -83,3 +84,23 @@ async def test_an_in_app_template_gives_the_message_rendered_action_buttons(
     bad = await wait_until(lambda: delivery_of(bad_id))
     assert (bad.status, bad.reason) == ("failed", "template_error")
     assert bad.last_error == "in_app actions: secondary url: 'javascript:alert(1)' is not an http(s) URL."
+
+
+async def test_an_in_app_templates_tags_come_before_the_events(
+    pipeline: None, api: APIClient, event_body: Callable[..., dict[str, Any]]
+) -> None:
+    await setup(subject="Rechnung", text_body="fällig", tags=["billing", "finance"])
+    body = event_body(
+        eventType="invoice.due", userId="tpl-user", channels=["in_app"], metadata={"tags": ["finance", "q4"]}
+    )
+    assert (await sync_to_async(api.post)("/api/events", body, format="json")).status_code == 202
+
+    message = await wait_until(
+        sync_to_async(
+            lambda: InboxMessage.objects.filter(
+                delivery__notification__event__event_id=body["eventId"]
+            ).first()
+        )
+    )
+
+    assert message.tags == ["billing", "finance", "q4"]
