@@ -13,10 +13,11 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 ## run: everything in one process (HTTP + WebSocket + every stage), embedded defaults unless env says otherwise
+# PORT reaches settings too: RELAY_PUBLIC_URL (unsubscribe links) follows it unless set.
 run: $(VENV)/.installed
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup --port $(PORT)
-	DEBUG=$${DEBUG:-1} $(PY) manage.py run_all --port $(PORT)
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py run_all --port $(PORT)
 
 ## test: the whole suite, on PostgreSQL/Redis/NATS at 127.0.0.1 when they answer (CI=true requires them)
 test: $(VENV)/.installed

@@ -235,8 +235,11 @@ if os.environ.get("EMAIL_URL"):
     globals().update(parse_email_url(os.environ["EMAIL_URL"]))
 # django-templated-email template (under templates/templated_email/) every email renders through.
 RELAY_EMAIL_TEMPLATE = os.environ.get("RELAY_EMAIL_TEMPLATE", "relay/default")
-# Where providers' callbacks and unsubscribe links reach Relay from outside.
-RELAY_PUBLIC_URL = os.environ.get("RELAY_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Where providers' callbacks and unsubscribe links reach Relay from outside. Unset, it is the
+# port Relay serves on (PORT, which `make run` passes down), so a demo's links work on any port.
+RELAY_PUBLIC_URL = (
+    os.environ.get("RELAY_PUBLIC_URL") or f"http://localhost:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 # --- Channels: name -> channel class (pipeline/channels/). Adding a channel is a module there
 # and a line here; channel names are validated against these keys, so no migration.

@@ -93,6 +93,30 @@ def test_run_all_embedded_delivers_email_and_in_app_and_stops_cleanly(tmp_path: 
     assert (tmp_path / "relay.sqlite3").exists(), "the embedded default stores in SQLite under the var dir"
 
 
+def run_in_make_run(code: str, env: dict[str, str], *make_args: str) -> str:
+    """The server line of `make run`'s own recipe (`make -n run`), run with ``code`` in place of
+    `run_all`: whatever the Makefile sets reaches it as it would reach the server."""
+    recipe = subprocess.run(
+        ["make", "-n", "run", *make_args],
+        cwd=ROOT,
+        env=bare_environment() | env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (serve,) = [line for line in recipe.stdout.splitlines() if "manage.py run_all" in line]
+    command = serve.split("manage.py run_all")[0] + "manage.py shell -c " + shlex.quote(code)
+    printed = subprocess.run(
+        ["sh", "-c", command],
+        env=bare_environment() | env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return printed.stdout
+
+
 @pytest.mark.parametrize(
     ("env", "providers"),
     [
@@ -106,18 +130,25 @@ def test_run_all_embedded_delivers_email_and_in_app_and_stops_cleanly(tmp_path: 
 def test_make_run_sends_email_by_smtp_when_a_server_is_set_and_prints_it_otherwise(
     env: dict[str, str], providers: list[str]
 ) -> None:
-    """The server line of `make run`'s own recipe (`make -n run`), run with the email channel's
-    providers printed in place of `run_all`: whatever the Makefile sets reaches them as it would."""
-    recipe = subprocess.run(["make", "-n", "run"], cwd=ROOT, check=True, capture_output=True, text=True)
-    (serve,) = [line for line in recipe.stdout.splitlines() if "manage.py run_all" in line]
-    command = serve.split("manage.py run_all")[0] + "manage.py shell -c " + shlex.quote(PRINT_EMAIL_PROVIDERS)
-    printed = subprocess.run(
-        ["sh", "-c", command],
-        env=bare_environment() | env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    (printed_line,) = [line for line in printed.stdout.splitlines() if line.startswith("email=")]
-    assert printed_line.removeprefix("email=").split(",") == (providers or [""]), printed.stderr
+    printed = run_in_make_run(PRINT_EMAIL_PROVIDERS, env)
+    (printed_line,) = [line for line in printed.splitlines() if line.startswith("email=")]
+    assert printed_line.removeprefix("email=").split(",") == (providers or [""])
+
+
+@pytest.mark.parametrize(
+    ("env", "make_args", "public_url"),
+    [
+        ({}, [], "http://localhost:8000"),
+        ({}, ["PORT=9123"], "http://localhost:9123"),
+        ({"PORT": "9124"}, [], "http://localhost:9124"),
+        ({"RELAY_PUBLIC_URL": "https://relay.example.com/"}, ["PORT=9123"], "https://relay.example.com"),
+    ],
+)
+def test_make_run_links_back_to_the_port_it_serves_on_unless_relay_public_url_is_set(
+    env: dict[str, str], make_args: list[str], public_url: str
+) -> None:
+    """Unsubscribe links and provider callbacks are built on RELAY_PUBLIC_URL."""
+    code = "from django.conf import settings; print('public=' + settings.RELAY_PUBLIC_URL)"
+    printed = run_in_make_run(code, env, *make_args)
+    (printed_line,) = [line for line in printed.splitlines() if line.startswith("public=")]
+    assert printed_line.removeprefix("public=") == public_url
