@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
 import structlog
 from django.db import transaction
 from django.utils import timezone
@@ -45,3 +48,37 @@ def rollback_template(template: NotificationTemplate, version: int, *, saved_by:
     save_template(template, saved_by=saved_by)
     log.info("template_rolled_back", template_id=template.pk, to_version=version, version=template.version)
     return template
+
+
+@dataclass
+class StarterReport:
+    """Event types whose starter templates were saved, and those left as they were."""
+
+    installed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def install_starter_templates(templates: Iterable[NotificationTemplate], *, saved_by: str) -> StarterReport:
+    """Save ``templates`` for every event type that has no template yet, all or nothing.
+
+    Starter words (demo_setup's) must never replace words staff wrote, nor bring back a template
+    they deactivated, so an event type with any template, active or not, is skipped whole; run
+    again, this changes nothing. Each template is checked as the admin checks it.
+    """
+    by_type: dict[str, list[NotificationTemplate]] = {}
+    for template in templates:
+        by_type.setdefault(template.event_type, []).append(template)
+    report = StarterReport()
+    with transaction.atomic():
+        existing = set(
+            NotificationTemplate.objects.filter(event_type__in=by_type).values_list("event_type", flat=True)
+        )
+        for event_type, group in by_type.items():
+            if event_type in existing:
+                report.skipped.append(event_type)
+                continue
+            for template in group:
+                template.full_clean()
+                save_template(template, saved_by=saved_by)
+            report.installed.append(event_type)
+    return report
