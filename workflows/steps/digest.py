@@ -65,7 +65,7 @@ UPDATE {_WINDOWS} SET
     owner_run_id = NULL
 WHERE {_KEY_MATCH} AND status = '{OPEN}' AND (
     (owner_run_id IS NULL AND closes_at <= %(now)s)
-    OR owner_run_id IN (SELECT id FROM {_RUNS} WHERE status <> ALL(%(live)s)))
+    OR EXISTS (SELECT 1 FROM {_RUNS} r WHERE r.id = owner_run_id AND r.status <> ALL(%(live)s)))
 """
 
 # Open the window, or join it: the whole membership decision in one atomic statement.
