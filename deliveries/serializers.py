@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, DeliveryTransition
@@ -80,6 +81,10 @@ class EventDetailSerializer(serializers.ModelSerializer):
     acceptedAt = serializers.DateTimeField(source="accepted_at")
     status = serializers.SerializerMethodField()
     notifications = serializers.SerializerMethodField()
+    runs = serializers.SerializerMethodField(
+        help_text="The event's workflow runs, each with its steps (filled in through the "
+        "event_detail signal by the workflows app; empty for an event type without a workflow)."
+    )
 
     class Meta:
         model = Event
@@ -98,11 +103,16 @@ class EventDetailSerializer(serializers.ModelSerializer):
             "acceptedAt",
             "status",
             "notifications",
+            "runs",
         ]
         read_only_fields = fields
 
     def get_status(self, event: Event) -> str:
         return "processed"
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_runs(self, event: Event) -> list[dict[str, Any]]:
+        return []
 
     def get_notifications(self, event: Event) -> list[dict[str, Any]]:
         result = []
