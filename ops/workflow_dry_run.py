@@ -55,12 +55,12 @@ class DryRunResultSerializer(serializers.Serializer):
 def unsaved_notification(key: str, body: Any, user_id: str) -> Notification:
     """The event body checked as the events API checks it, as an unsaved notification.
 
-    ``eventType`` is the workflow's, ``userId`` the one given; ``eventId`` and ``channels``
-    may be left out. Raises ``ValidationError`` (400, fields under ``event``) or ``NotFound``.
+    ``eventType`` is the workflow's, ``userId`` the one given; ``eventId`` may be left out
+    (and ``channels``, as for any event of a type with a workflow). Raises ``ValidationError`` (400, fields under ``event``) or ``NotFound``.
     """
     if not isinstance(body, dict):
         raise ValidationError({"event": ["Give an event body (a JSON object)."]})
-    filled = {"eventId": "dry-run", "channels": ["in_app"], **body, "eventType": key, "userId": user_id}
+    filled = {"eventId": "dry-run", **body, "eventType": key, "userId": user_id}
     filled.pop("topic", None)
     checker = EventSerializer(data=filled)
     if not checker.is_valid():
