@@ -56,7 +56,8 @@ def unsaved_notification(key: str, body: Any, user_id: str) -> Notification:
     """The event body checked as the events API checks it, as an unsaved notification.
 
     ``eventType`` is the workflow's, ``userId`` the one given; ``eventId`` may be left out
-    (and ``channels``, as for any event of a type with a workflow). Raises ``ValidationError`` (400, fields under ``event``) or ``NotFound``.
+    (and ``channels``, as for any event of a type with a workflow). Raises ``ValidationError``
+    (400, fields under ``event``) or ``NotFound``.
     """
     if not isinstance(body, dict):
         raise ValidationError({"event": ["Give an event body (a JSON object)."]})
