@@ -1,4 +1,5 @@
-"""Reads of deliveries: filtered listings and the aggregates behind the stats API and dashboard.
+"""Reads of deliveries: filtered listings, the activity feed's events with their delivery
+summaries, and the aggregates behind the stats API and dashboard.
 
 All counting and percentiles happen in the database (GROUP BY, ``percentile_cont``); Python
 only reshapes the few aggregated rows into the API's dictionaries.
@@ -12,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet
+from django.db.models import Aggregate, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from deliveries.models import Delivery, DeliveryStatus
+from notifications.models import Event, Notification
 
 INTERVALS = {"hour": (TruncHour, timedelta(hours=1)), "day": (TruncDay, timedelta(days=1))}
 PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
@@ -57,6 +59,52 @@ def list_deliveries(filters: DeliveryFilters) -> QuerySet[Delivery]:
         .select_related("notification__event", "notification__subscriber")
         .prefetch_related("timeline")
     )
+
+
+def list_events(filters: DeliveryFilters) -> QuerySet[Event]:
+    """The activity feed (GET /api/events): the deliveries API's filters, read for events.
+
+    ``user_id``: events with a notification for that subscriber (a topic's events included);
+    ``event_type``; ``since``/``until``: when the event was stored; ``status`` and ``channel``:
+    events having at least one delivery in that status and/or on that channel. Each filter is
+    one indexed lookup or semi-join; the event's ``data`` and ``metadata`` stay unread.
+    """
+    qs = Event.objects.defer("data", "metadata")
+    if filters.user_id is not None:
+        notified = Notification.objects.filter(subscriber__user_id=filters.user_id)
+        qs = qs.filter(id__in=notified.values("event_id"))
+    if filters.event_type is not None:
+        qs = qs.filter(event_type=filters.event_type)
+    if filters.since is not None:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(created_at__lt=filters.until)
+    if filters.status is not None or filters.channel is not None:
+        deliveries = Delivery.objects.filter(notification__event=OuterRef("pk"))
+        if filters.status is not None:
+            deliveries = deliveries.filter(status=filters.status)
+        if filters.channel is not None:
+            deliveries = deliveries.filter(channel=filters.channel)
+        qs = qs.filter(Exists(deliveries))
+    return qs
+
+
+def delivery_summaries(event_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per event: ``total``, ``byStatus`` and ``byChannel`` (channel -> status -> count), from one
+    GROUP BY over the page's events; an event without deliveries gets zeros."""
+    summaries = {event_id: {"total": 0, "byStatus": {}, "byChannel": {}} for event_id in event_ids}
+    rows = (
+        Delivery.objects.filter(notification__event_id__in=event_ids)
+        .order_by()
+        .values_list("notification__event_id", "channel", "status")
+        .annotate(n=Count("id"))
+    )
+    for event_id, channel, status, n in rows:
+        summary = summaries[event_id]
+        summary["total"] += n
+        summary["byStatus"][status] = summary["byStatus"].get(status, 0) + n
+        summary["byChannel"].setdefault(channel, {})[status] = n
+    return summaries
 
 
 def get_delivery(delivery_id: int) -> Delivery | None:

@@ -1,5 +1,6 @@
-"""Deliveries as the API shows them (with the why-trace), an event with its deliveries, query
-parameters of the deliveries API, and the detail shape with the attempt log."""
+"""Deliveries as the API shows them (with the why-trace), an event with its deliveries, an event
+in the activity feed with its delivery summary, query parameters of the deliveries and events
+lists, and the detail shape with the attempt log."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rest_framework import serializers
 
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, DeliveryTransition
 from deliveries.selectors import DeliveryFilters
-from notifications.models import Event
+from notifications.models import PRIORITY_CHOICES, Event
 from notifications.serializers import ChannelField, StrictSerializer
 
 # Longest range the stats API buckets, so one request never asks for thousands of buckets.
@@ -158,6 +159,76 @@ class DeliveryFilterSerializer(StrictSerializer):
 class DeliveryListParamsSerializer(DeliveryFilterSerializer):
     cursor = serializers.CharField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class EventListParamsSerializer(DeliveryListParamsSerializer):
+    """GET /api/events takes the deliveries list's parameters; these say what they mean for events."""
+
+    userId = serializers.CharField(
+        max_length=128,
+        required=False,
+        help_text="events with a notification for this subscriber (a topic's events included)",
+    )
+    channel = ChannelField(required=False, help_text="events having a delivery on this channel")
+    status = serializers.ChoiceField(
+        choices=DeliveryStatus.values,
+        required=False,
+        help_text="events having a delivery in this status (with channel: a delivery on that channel in it)",
+    )
+    since = serializers.DateTimeField(required=False, help_text="stored at or after (ISO 8601)")
+    until = serializers.DateTimeField(required=False, help_text="stored before (ISO 8601)")
+
+
+class DeliverySummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    byStatus = serializers.DictField(child=serializers.IntegerField(), help_text="status -> deliveries")
+    byChannel = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="channel -> status -> deliveries",
+    )
+
+
+class EventActivitySerializer(serializers.ModelSerializer):
+    """One event of the activity feed: what was sent, to whom, and how its deliveries stand.
+    Its data and metadata are left to GET /api/events/<eventId>, so a page stays small."""
+
+    # deliverySummary comes from the context (``summaries``: event pk -> summary), computed for
+    # the whole page by one query (selectors.delivery_summaries).
+
+    eventId = serializers.CharField(source="event_id")
+    eventType = serializers.CharField(source="event_type")
+    userId = serializers.CharField(source="user_id")
+    # The request's choices, so the schema has one enum for a priority sent and listed.
+    priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES])
+    channels = serializers.ListField(child=serializers.CharField())
+    scheduledAt = serializers.DateTimeField(source="scheduled_at", allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
+    acceptedAt = serializers.DateTimeField(source="accepted_at")
+    createdAt = serializers.DateTimeField(source="created_at")
+    deliverySummary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = [
+            "eventId",
+            "eventType",
+            "userId",
+            "topic",
+            "channels",
+            "priority",
+            "locale",
+            "scheduledAt",
+            "expiresAt",
+            "acceptedAt",
+            "createdAt",
+            "deliverySummary",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DeliverySummarySerializer)
+    def get_deliverySummary(self, event: Event) -> dict[str, Any]:
+        summary: dict[str, Any] = self.context["summaries"][event.pk]
+        return summary
 
 
 class DeliveryStatsParamsSerializer(DeliveryFilterSerializer):

@@ -1,5 +1,5 @@
-"""GET /api/events/<eventId>, /api/deliveries, /api/deliveries/<id> and /api/deliveries/stats
-(API key, scope ``read``)."""
+"""GET /api/events (the activity feed), /api/events/<eventId>, /api/deliveries,
+/api/deliveries/<id> and /api/deliveries/stats (API key, scope ``read``)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,14 @@ from deliveries.serializers import (
     DeliveryListParamsSerializer,
     DeliverySerializer,
     DeliveryStatsParamsSerializer,
+    EventActivitySerializer,
     EventDetailSerializer,
+    EventListParamsSerializer,
 )
 from deliveries.signals import event_detail
 from notifications import services
 from notifications.models import Event, Notification
+from notifications.views import EventCreateView
 
 
 class EventDetailView(APIView):
@@ -86,6 +89,39 @@ class DeliveryListView(APIView):
         paginator = DeliveryCursorPagination()
         page = paginator.paginate_queryset(selectors.list_deliveries(params.filters()), request, view=self)
         return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+
+class EventPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EventActivitySerializer(many=True)
+
+
+class EventCollectionView(EventCreateView):
+    """Accept one event (POST: 202 once JetStream has stored it), or list events (GET).
+
+    POST is notifications' view; GET, the activity feed, is served here because its delivery
+    summaries are this app's.
+    """
+
+    @extend_schema(
+        operation_id="events_list",
+        description=(
+            "The activity feed: events newest first, each with a summary of its deliveries. "
+            "The filters and cursors of GET /api/deliveries; `status` and `channel` keep the events "
+            "having a delivery in that status and/or on that channel."
+        ),
+        parameters=[EventListParamsSerializer],
+        responses={200: EventPageSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = EventListParamsSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        paginator = DeliveryCursorPagination()
+        page = paginator.paginate_queryset(selectors.list_events(params.filters()), request, view=self)
+        summaries = selectors.delivery_summaries([event.pk for event in page])
+        body = EventActivitySerializer(page, many=True, context={"summaries": summaries}).data
+        return paginator.get_paginated_response(body)
 
 
 class DeliveryDetailView(APIView):

@@ -98,6 +98,12 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The activity feed (GET /api/events) pages newest first by id: per event type the
+            # index yields the page in order, and a time range finds its rows by created_at.
+            models.Index(fields=["event_type", "-id"], name="event_type_newest"),
+            models.Index(fields=["created_at"], name="event_created_at"),
+        ]
 
     def __str__(self) -> str:
         return self.event_id

@@ -3,7 +3,6 @@ from django.urls import path
 from notifications import devices, topics, views
 
 urlpatterns = [
-    path("events", views.EventCreateView.as_view(), name="events"),
     path("events/batch", views.EventBatchView.as_view(), name="events-batch"),
     path("subscribers/<str:user_id>", views.SubscriberView.as_view(), name="subscriber"),
     path("subscribers/<str:user_id>/token", views.SubscriberTokenView.as_view(), name="subscriber-token"),
