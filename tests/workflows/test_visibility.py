@@ -12,7 +12,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import wait_until
-from tests.workflows.support import ended, post_event, publish, subscriber
+from tests.workflows.support import deliveries_of, ended, post_event, publish, subscriber
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +46,7 @@ async def test_event_detail_shows_each_step_of_the_run(
     )
     await post_event(api, body)
     run = await wait_until(ended(body["eventId"], "waiting"))
+    await wait_until(lambda: _in_app_sent(body["eventId"]))
     detail = await _detail(api, body["eventId"])
     (shown,) = detail["runs"]
     assert {k: shown[k] for k in ("id", "workflow", "version", "userId", "status", "reason")} == {
@@ -60,7 +61,7 @@ async def test_event_detail_shows_each_step_of_the_run(
     delivery = run.states["inbox"].delivery
     assert (inbox["status"], inbox["delivery"]) == (
         "done",
-        {"id": delivery.pk, "channel": "in_app", "status": delivery.status, "reason": delivery.reason},
+        {"id": delivery.pk, "channel": "in_app", "status": "sent", "reason": ""},
     )
     assert (vip["status"], vip["reason"], vip["values"], vip["delivery"]) == (
         "skipped",
@@ -78,6 +79,11 @@ async def test_event_detail_shows_each_step_of_the_run(
     )
     # The event's own deliveries are there as before.
     assert [d["channel"] for n in detail["notifications"] for d in n["deliveries"]] == ["in_app"]
+
+
+async def _in_app_sent(event_id: str) -> bool:
+    delivery = (await deliveries_of(event_id)).get("in_app")
+    return delivery is not None and delivery.status == "sent"
 
 
 async def test_an_event_without_a_workflow_has_no_runs(
