@@ -38,6 +38,14 @@ export function snoozeMenu(element, { describedBy, open, onToggle, onChoose }) {
       item.addEventListener("click", () => onChoose(choice.fields));
       menu.append(item);
     }
+    // Up and down move between the choices, as in any menu.
+    menu.addEventListener("keydown", (event) => {
+      const step = { ArrowDown: 1, ArrowUp: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      const items = [...menu.querySelectorAll("[role=menuitem]")];
+      items[(items.indexOf(document.activeElement) + step + items.length) % items.length].focus();
+    });
     wrap.append(menu);
   }
   return wrap;

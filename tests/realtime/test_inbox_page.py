@@ -206,9 +206,14 @@ async def test_a_snoozed_message_disappears_and_comes_back_live_when_due(
         await expect(tab.locator("#badge")).to_have_text("1")
     assert await snoozed_until("Ada replied") is not None
 
+    # By keyboard: Enter opens the menu on its first choice, the arrow moves, Enter picks.
     grace = tab1.locator("#messages li", has_text="Grace replied")
-    await grace.get_by_role("button", name="Snooze").click()
-    await grace.get_by_role("menuitem", name="Tomorrow 09:00").click()
+    await grace.get_by_role("button", name="Snooze").focus()
+    await tab1.keyboard.press("Enter")
+    await expect(grace.get_by_role("menuitem", name="1 hour")).to_be_focused()
+    await tab1.keyboard.press("ArrowDown")
+    await expect(grace.get_by_role("menuitem", name="Tomorrow 09:00")).to_be_focused()
+    await tab1.keyboard.press("Enter")
     await expect(tab2.locator("#badge")).to_be_hidden()
     local = datetime.now(ZoneInfo(zone)) + timedelta(days=1)
     expected = local.replace(hour=9, minute=0, second=0, microsecond=0)
