@@ -10,6 +10,7 @@ templates keeps them (``install_starter_templates``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -65,7 +66,11 @@ PAGE_TITLES = {
 }
 
 
-def page_templates(default_title: str) -> dict[str, dict[str, str]]:
+# In-app buttons of the page's event types: a comment can be liked from the inbox.
+PAGE_BUTTONS: dict[str, dict[str, Any]] = {"comment.created": {"primary": {"label": "Like", "key": "like"}}}
+
+
+def page_templates(default_title: str) -> dict[str, dict[str, Any]]:
     """Title and body as sent, a link when there is one; ``default_title`` when the title is missing."""
     title = f'{{{{ title|default:"{default_title}" }}}}'
     body = '{{ body|default:"" }}'
@@ -86,8 +91,10 @@ def page_templates(default_title: str) -> dict[str, dict[str, str]]:
 
 def demo_templates() -> list[NotificationTemplate]:
     """Unsaved starter templates in DEFAULT_LOCALE for the curl's and the page's event types."""
-    contents = {CURL_EVENT_TYPE: ACCOUNT_TEMPLATES}
+    contents: dict[str, dict[str, dict[str, Any]]] = {CURL_EVENT_TYPE: ACCOUNT_TEMPLATES}
     contents.update({event_type: page_templates(PAGE_TITLES[event_type]) for event_type in DEMO_EVENT_TYPES})
+    for event_type, buttons in PAGE_BUTTONS.items():
+        contents[event_type]["in_app"] = {**contents[event_type]["in_app"], "actions": buttons}
     return [
         NotificationTemplate(event_type=event_type, channel=channel, locale=default_locale(), **fields)
         for event_type, channels in contents.items()

@@ -95,6 +95,8 @@ def test_demo_setup_installs_templates_for_every_demo_event_type_and_channel() -
     }
     assert {row[2] for row in installed} == {"en"}
     assert "Templates installed for: account, comment.created, order.shipped, account.security" in output
+    liked = NotificationTemplate.objects.get(event_type="comment.created", channel="in_app")
+    assert liked.actions == {"primary": {"label": "Like", "key": "like"}}
 
 
 @pytest.mark.django_db
