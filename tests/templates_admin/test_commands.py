@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -73,45 +74,39 @@ def _run(command: str, directory: Path) -> str:
     return out.getvalue()
 
 
-def test_action_buttons_travel_as_actions_json_and_are_checked_on_import(
-    make_template: MakeTemplate, tmp_path: Path
+@pytest.mark.parametrize(
+    ("field", "value", "empty", "bad", "problem"),
+    [
+        (
+            "actions",
+            {"primary": {"label": "Accept", "key": "accept"}},
+            {},
+            {"primary": {"label": "Accept"}},
+            "primary: give exactly one of url",
+        ),
+        ("tags", ["billing"], [], ["a|b"], "Each tag 1-64 characters"),
+    ],
+)
+def test_in_app_json_fields_travel_as_files_and_are_checked_on_import(
+    make_template: MakeTemplate, tmp_path: Path, field: str, value: Any, empty: Any, bad: Any, problem: str
 ) -> None:
-    buttons = {"primary": {"label": "Accept", "key": "accept"}}
-    make_template(channel="in_app", subject="Invite", text_body="Join us", html_body="", actions=buttons)
+    """Buttons (``actions.json``) and tags (``tags.json``): exported, checked on import, and a
+    removed file empties the field (the old value kept as a version)."""
+    make_template(channel="in_app", subject="Invoice", text_body="Due", html_body="", **{field: value})
 
     call_command("export_templates", str(tmp_path))
-    folder = tmp_path / "account" / "en" / "in_app"
-    assert json.loads((folder / "actions.json").read_text()) == buttons
+    path = tmp_path / "account" / "en" / "in_app" / f"{field}.json"
+    assert json.loads(path.read_text()) == value
 
-    (folder / "actions.json").write_text(json.dumps({"primary": {"label": "Accept"}}))
+    path.write_text(json.dumps(bad))
     with pytest.raises(CommandError) as refused:
         call_command("import_templates", str(tmp_path))
-    assert "account/en/in_app/actions.json: primary: give exactly one of url" in str(refused.value)
+    assert f"account/en/in_app/{field}.json: {problem}" in str(refused.value)
 
-    (folder / "actions.json").unlink()
+    path.unlink()
     assert _run("import_templates", tmp_path).strip() == "created 0, updated 1, unchanged 0"
     template = NotificationTemplate.objects.get()
-    assert (template.actions, template.versions.get().actions) == ({}, buttons)
-
-
-def test_tags_travel_as_tags_json_and_are_checked_on_import(
-    make_template: MakeTemplate, tmp_path: Path
-) -> None:
-    make_template(channel="in_app", subject="Invoice", text_body="Due", html_body="", tags=["billing"])
-
-    call_command("export_templates", str(tmp_path))
-    folder = tmp_path / "account" / "en" / "in_app"
-    assert json.loads((folder / "tags.json").read_text()) == ["billing"]
-
-    (folder / "tags.json").write_text(json.dumps(["a|b"]))
-    with pytest.raises(CommandError) as refused:
-        call_command("import_templates", str(tmp_path))
-    assert "account/en/in_app/tags.json: Each tag 1-64 characters" in str(refused.value)
-
-    (folder / "tags.json").unlink()
-    assert _run("import_templates", tmp_path).strip() == "created 0, updated 1, unchanged 0"
-    template = NotificationTemplate.objects.get()
-    assert (template.tags, template.versions.get().tags) == ([], ["billing"])
+    assert (getattr(template, field), getattr(template.versions.get(), field)) == (empty, value)
 
 
 def test_tags_are_refused_on_other_channels_than_in_app(make_template: MakeTemplate, tmp_path: Path) -> None:
