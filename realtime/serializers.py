@@ -210,20 +210,20 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     }
 )
 class DurationField(serializers.Field):
-    """Seconds (a whole number) or ``"<n>s|m|h|d"`` (``"90s"``, ``"1h"``, ``"7d"``), as a timedelta."""
+    """Seconds (a whole number) or ``"<n>s|m|h|d"`` (``"90s"``, ``"1h"``, ``"7d"``), as seconds."""
 
     default_error_messages = {"invalid": 'Give seconds as a number or a string such as "90s", "1h", "7d".'}
 
-    def to_internal_value(self, data: Any) -> timedelta:
+    def to_internal_value(self, data: Any) -> int:
         if isinstance(data, int) and not isinstance(data, bool):
-            return timedelta(seconds=data)
+            return data
         match = DURATION_RE.match(data.strip()) if isinstance(data, str) else None
         if match is None:
             raise serializers.ValidationError(self.error_messages["invalid"], code="invalid")
-        return timedelta(seconds=int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+        return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
-    def to_representation(self, value: timedelta) -> int:
-        return int(value.total_seconds())
+    def to_representation(self, value: int) -> int:
+        return value
 
 
 class SnoozeSerializer(serializers.Serializer):
@@ -239,9 +239,10 @@ class SnoozeSerializer(serializers.Serializer):
             raise serializers.ValidationError({"until": [problem], "duration": [problem]})
         now = timezone.now()
         field = given[0]
-        until = attrs["until"] if field == "until" else now + attrs["duration"]
-        if not MIN_SNOOZE <= until - now <= MAX_SNOOZE:
+        # Seconds compared before any date arithmetic, so no number can overflow a datetime.
+        ahead = (attrs["until"] - now).total_seconds() if field == "until" else attrs["duration"]
+        if not MIN_SNOOZE.total_seconds() <= ahead <= MAX_SNOOZE.total_seconds():
             raise serializers.ValidationError(
                 {field: ["The snooze must end between 60 seconds and 90 days from now."]}
             )
-        return {"until": until}
+        return {"until": attrs["until"] if field == "until" else now + timedelta(seconds=ahead)}

@@ -95,6 +95,9 @@ def test_an_early_unsnooze_restores_an_unread_message_as_unread() -> None:
         ({"until": "2099-01-01T00:00:00Z", "duration": "1h"}, {"until": None, "duration": None}),
         ({"duration": "59s"}, {"duration": ["The snooze must end between 60 seconds and 90 days from now."]}),
         ({"duration": "91d"}, {"duration": None}),
+        ({"duration": "999999999d"}, {"duration": None}),
+        ({"duration": 10**30}, {"duration": None}),
+        ({"until": "9999-12-31T23:59:59Z"}, {"until": None}),
         ({"duration": 0}, {"duration": None}),
         (
             {"duration": "soon"},
