@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "django_prometheus",
     "notifications",
@@ -324,12 +325,26 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Event-driven notifications: email, SMS, push and in-app.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # A step's ``type`` by its own name, not the generic "TypeEnum" another ``type`` would share.
-    "ENUM_NAME_OVERRIDES": {"WorkflowStepTypeEnum": "workflows.definitions.STEP_TYPES"},
+    # Field names shared by different choice sets get one name per set, not a hashed suffix:
+    # a generated client's type names must not change when a field elsewhere changes.
+    "ENUM_NAME_OVERRIDES": {
+        # A step's ``type`` by its own name, not the generic "TypeEnum" another ``type`` would share.
+        "WorkflowStepTypeEnum": "workflows.definitions.STEP_TYPES",
+        "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
+        "InboxStatusEnum": "realtime.selectors.STATUS_FILTERS",
+        "PriorityEnum": "notifications.models.PRIORITY_CHOICES",
+    },
+    "PREPROCESSING_HOOKS": ["realtime.openapi.drop_demo_endpoints_unless_demo"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.openapi.add_error_responses",
+        "realtime.openapi.describe_inbox_socket",
     ],
+    # Swagger UI (/api/docs) and ReDoc (/api/redoc) from drf-spectacular-sidecar's static
+    # files: the pages load nothing from outside, so they work offline and behind a strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Request bodies are limited per endpoint (64 KiB an event); Django's own cap sits above.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024

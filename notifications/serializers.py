@@ -54,7 +54,7 @@ class EventSerializer(StrictSerializer):
     channels = serializers.ListField(
         child=ChannelField(), allow_empty=False, max_length=len(channel_names()), required=False
     )
-    priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES], default="normal")
+    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="normal")
     data = serializers.DictField(required=False, default=dict)
     metadata = serializers.DictField(required=False, default=dict)
     locale = serializers.CharField(max_length=16, required=False)

@@ -35,6 +35,23 @@ class MembersSerializer(StrictSerializer):
     )
 
 
+class MembersPageSerializer(serializers.Serializer):
+    userIds = serializers.ListField(child=serializers.CharField())
+    next = serializers.IntegerField(
+        allow_null=True, help_text="The cursor of the next page (`?after=`), or null on the last page."
+    )
+
+
+class MembersAddedSerializer(serializers.Serializer):
+    added = serializers.IntegerField(help_text="How many of the userIds were not members yet.")
+    subscriberCount = serializers.IntegerField()
+
+
+class MembersRemovedSerializer(serializers.Serializer):
+    removed = serializers.IntegerField(help_text="How many of the userIds were members.")
+    subscriberCount = serializers.IntegerField()
+
+
 def _topic_body(topic: Topic) -> dict[str, Any]:
     topic.subscriberCount = topic.memberships.count()  # type: ignore[attr-defined]
     return dict(TopicSerializer(topic).data)
@@ -76,7 +93,7 @@ class TopicMembersView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int), OpenApiParameter("limit", int)],
-        responses={200: serializers.DictField()},
+        responses={200: MembersPageSerializer},
     )
     def get(self, request: Request, key: str) -> Response:
         topic = get_object_or_404(Topic, key=key)
@@ -96,14 +113,14 @@ class TopicMembersView(APIView):
             }
         )
 
-    @extend_schema(request=MembersSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=MembersSerializer, responses={200: MembersAddedSerializer})
     def post(self, request: Request, key: str) -> Response:
         topic = get_object_or_404(Topic, key=key)
         user_ids = self._user_ids(request)
         added = topic_services.add_members(topic, user_ids)
         return Response({"added": added, "subscriberCount": topic.memberships.count()})
 
-    @extend_schema(request=MembersSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=MembersSerializer, responses={200: MembersRemovedSerializer})
     def delete(self, request: Request, key: str) -> Response:
         topic = get_object_or_404(Topic, key=key)
         removed = topic_services.remove_members(topic, self._user_ids(request))

@@ -24,7 +24,7 @@ from core.channel_names import channel_names
 from deliveries.models import Delivery
 from notifications import services as notification_services
 from notifications.errors import ServiceUnavailable
-from notifications.models import Subscriber
+from notifications.models import PRIORITY_CHOICES, Subscriber
 from notifications.serializers import EVENT_ID_RE, ChannelField, EventSerializer
 from notifications.subscriber_auth import SubscriberAuth, SubscriberTokenAuthentication
 from notifications.subscriber_tokens import mint_subscriber_token
@@ -82,7 +82,7 @@ class DemoEventSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=1000, allow_blank=True, default="")
     actionUrl = serializers.URLField(max_length=500, required=False, allow_blank=True)
     channels = serializers.ListField(child=ChannelField(), allow_empty=False, default=lambda: ["in_app"])
-    priority = serializers.ChoiceField(choices=["low", "normal", "high", "urgent"], default="normal")
+    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="normal")
 
 
 class DemoEventView(DemoOnlyMixin, APIView):
