@@ -339,12 +339,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "notifications.openapi.add_error_responses",
         "realtime.openapi.describe_inbox_socket",
+        "workflows.openapi.add_event_runs",
     ],
     # Swagger UI (/api/docs) and ReDoc (/api/redoc) from drf-spectacular-sidecar's static
     # files: the pages load nothing from outside, so they work offline and behind a strict CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # validatorUrl null: Swagger UI would otherwise load a badge from its online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 # Request bodies are limited per endpoint (64 KiB an event); Django's own cap sits above.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024

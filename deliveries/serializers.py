@@ -73,6 +73,15 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EventNotificationSerializer(serializers.Serializer):
+    """One recipient of the event (a topic fans out to many) with a delivery per channel."""
+
+    id = serializers.IntegerField()
+    userId = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    deliveries = DeliverySerializer(many=True)
+
+
 class EventDetailSerializer(serializers.ModelSerializer):
     eventId = serializers.CharField(source="event_id")
     eventType = serializers.CharField(source="event_type")
@@ -115,6 +124,7 @@ class EventDetailSerializer(serializers.ModelSerializer):
     def get_runs(self, event: Event) -> list[dict[str, Any]]:
         return []
 
+    @extend_schema_field(EventNotificationSerializer(many=True))
     def get_notifications(self, event: Event) -> list[dict[str, Any]]:
         result = []
         for notification in event.notifications.all():
@@ -251,6 +261,31 @@ class DeliveryStatsParamsSerializer(DeliveryFilterSerializer):
                 }
             )
         return attrs
+
+
+class LatencySerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Deliveries sent on this channel.")
+    p50 = serializers.FloatField(allow_null=True, help_text="Created to sent, milliseconds.")
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class CountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    byChannel = serializers.DictField(child=serializers.IntegerField(), help_text="Count by channel.")
+    byStatus = serializers.DictField(child=serializers.IntegerField(), help_text="Count by status.")
+
+
+class StatsBucketSerializer(CountsSerializer):
+    start = serializers.DateTimeField()
+
+
+class DeliveryStatsSerializer(CountsSerializer):
+    """``GET /api/deliveries/stats`` (for the schema: the view answers the selector's dict)."""
+
+    latencyMs = serializers.DictField(child=LatencySerializer(), help_text="By channel.")
+    interval = serializers.ChoiceField(choices=["hour", "day"], required=False)
+    buckets = StatsBucketSerializer(many=True, required=False, help_text="Oldest first, with ?interval=.")
 
 
 class AttemptSerializer(serializers.ModelSerializer):

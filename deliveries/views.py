@@ -21,6 +21,7 @@ from deliveries.serializers import (
     DeliveryListParamsSerializer,
     DeliverySerializer,
     DeliveryStatsParamsSerializer,
+    DeliveryStatsSerializer,
     EventActivitySerializer,
     EventDetailSerializer,
     EventListParamsSerializer,
@@ -136,7 +137,7 @@ class DeliveryDetailView(APIView):
 class DeliveryStatsView(APIView):
     """Totals by channel and status; ``?interval=hour|day`` adds time buckets."""
 
-    @extend_schema(parameters=[DeliveryStatsParamsSerializer], responses={200: dict})
+    @extend_schema(parameters=[DeliveryStatsParamsSerializer], responses={200: DeliveryStatsSerializer})
     def get(self, request: Request) -> Response:
         params = DeliveryStatsParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.channel_names import channel_names, unknown_channel_message
@@ -114,9 +115,15 @@ class EventSerializer(StrictSerializer):
         return attrs
 
 
+@extend_schema_field(EventSerializer)
+class EventBodyField(serializers.DictField):
+    """An event body, checked later by ``EventSerializer`` itself (each batch item on its own,
+    so one bad item does not fail the batch); an event in the schema."""
+
+
 class EventBatchSerializer(StrictSerializer):
     events = serializers.ListField(
-        child=serializers.DictField(),
+        child=EventBodyField(),
         allow_empty=False,
         max_length=settings.RELAY_MAX_BATCH_EVENTS,
     )
@@ -136,6 +143,35 @@ def validate_timezone(value: str) -> str:
     return value
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": 'Channel name to that channel\'s address, e.g. {"webhook": "https://..."}.',
+    }
+)
+class AddressesField(serializers.DictField):
+    """Checked per channel by ``validate_addresses``; typed for the schema as a string map."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "address": {"type": "string"},
+                "reason": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "description": "By channel: an address the receiver said is gone, with the reason and time.",
+    }
+)
+class DisabledAddressesField(serializers.DictField):
+    """Written by the channels (``pipeline/channels/webhook.py``), shown as stored."""
+
+
 class SubscriberSerializer(StrictSerializer):
     userId = serializers.CharField(source="user_id", read_only=True)
     email = serializers.EmailField(required=False, allow_blank=True)
@@ -149,9 +185,9 @@ class SubscriberSerializer(StrictSerializer):
     locale = serializers.CharField(required=False, allow_blank=True, max_length=16)
     data = serializers.DictField(required=False)
     # Channel name -> address (e.g. {"webhook": "https://..."}); a PUT replaces the whole map.
-    addresses = serializers.DictField(required=False)
+    addresses = AddressesField(required=False)
     # Addresses a channel disabled because the receiver said they are gone (read-only).
-    disabledAddresses = serializers.DictField(source="disabled_addresses", read_only=True)
+    disabledAddresses = DisabledAddressesField(source="disabled_addresses", read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 

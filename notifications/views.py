@@ -69,8 +69,27 @@ class EventCreateView(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+class BatchItemSerializer(serializers.Serializer):
+    """One event's outcome, in the order sent; ``code`` is what POST /api/events would answer."""
+
+    index = serializers.IntegerField()
+    eventId = serializers.CharField(required=False, allow_null=True)
+    code = serializers.ChoiceField(choices=[200, 202, 400, 409, 413, 503])
+    status = serializers.ChoiceField(choices=["accepted", "rejected", "conflict", "unavailable"])
+    duplicate = serializers.BooleanField(required=False)
+    errors = serializers.DictField(
+        required=False, help_text="Messages by field name, as in a 400 answer (code 400 or 413)."
+    )
+    detail = serializers.CharField(required=False)
+    existingFingerprint = serializers.CharField(required=False, help_text="Code 409.")
+    requestFingerprint = serializers.CharField(required=False, help_text="Code 409.")
+    retryAfter = serializers.IntegerField(required=False, help_text="Seconds (code 503).")
+
+
 class BatchResultSerializer(serializers.Serializer):
-    results = serializers.ListField(child=serializers.DictField())
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BatchItemSerializer(many=True)
 
 
 class EventBatchView(APIView):

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from ops.dashboard import dashboard_data
 from ops.exposition import consumer_lag_metrics, process_metrics
 from ops.health import health_report
+from ops.serializers import HealthSerializer, LivenessSerializer
 
 
 class HealthView(APIView):
@@ -30,7 +31,7 @@ class HealthView(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
-    @extend_schema(responses={200: dict, 503: dict})
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer})
     def get(self, request: Request) -> Response:
         report = async_to_sync(health_report)()
         if report["status"] == "ok":
@@ -44,7 +45,7 @@ class LivenessView(APIView):
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: LivenessSerializer})
     def get(self, request: Request) -> Response:
         return Response(
             {"status": "ok", "uptime": round(time.time() - apps.get_app_config("ops").started_at, 1)}

@@ -22,14 +22,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications.models import Event, Notification, Subscriber
-from notifications.serializers import EventSerializer, StrictSerializer
+from notifications.serializers import EventBodyField, EventSerializer, StrictSerializer
 from pipeline.dry_run import plan
 from workflows import selectors
 from workflows.models import Workflow, WorkflowVersion
 
 
 class DryRunSerializer(StrictSerializer):
-    event = serializers.DictField(help_text="An event body as POST /api/events takes it.")
+    event = EventBodyField(
+        help_text="An event body as POST /api/events takes it; eventId, eventType, userId and "
+        "channels may be left out."
+    )
     userId = serializers.CharField(max_length=128)
 
 

@@ -21,11 +21,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.channel_names import channel_names
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryStatus
 from notifications import services as notification_services
 from notifications.errors import ServiceUnavailable
 from notifications.models import PRIORITY_CHOICES, Subscriber
-from notifications.serializers import EVENT_ID_RE, ChannelField, EventSerializer
+from notifications.serializers import EVENT_ID_RE, AcceptedSerializer, ChannelField, EventSerializer
 from notifications.subscriber_auth import SubscriberAuth, SubscriberTokenAuthentication
 from notifications.subscriber_tokens import mint_subscriber_token
 
@@ -53,13 +53,34 @@ class DemoSessionSerializer(serializers.Serializer):
     userId = serializers.RegexField(DEMO_USER_RE, required=False, default="demo-user")
 
 
+class DemoSessionAnswerSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="A subscriber token for userId.")
+    userId = serializers.CharField()
+    expiresIn = serializers.IntegerField(help_text="Seconds.")
+    eventTypes = serializers.ListField(
+        child=serializers.CharField(), help_text="What POST /api/demo/event sends."
+    )
+    channels = serializers.ListField(child=serializers.CharField())
+
+
+class DemoDeliverySerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    reason = serializers.CharField()
+
+
+class DemoEventStatusSerializer(serializers.Serializer):
+    eventId = serializers.CharField()
+    deliveries = DemoDeliverySerializer(many=True)
+
+
 class DemoSessionView(DemoOnlyMixin, APIView):
     """``POST /api/demo/session``: a token for a demo subscriber (created on first use)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=DemoSessionSerializer, responses={201: None})
+    @extend_schema(request=DemoSessionSerializer, responses={201: DemoSessionAnswerSerializer})
     def post(self, request: Request) -> Response:
         body = DemoSessionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -92,7 +113,7 @@ class DemoEventView(DemoOnlyMixin, APIView):
 
     permission_classes = [HasSubscriberToken]
 
-    @extend_schema(request=DemoEventSerializer, responses={202: None})
+    @extend_schema(request=DemoEventSerializer, responses={202: AcceptedSerializer})
     def post(self, request: Request) -> Response:
         body = DemoEventSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -125,7 +146,7 @@ class DemoEventStatusView(DemoOnlyMixin, APIView):
 
     permission_classes = [HasSubscriberToken]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: DemoEventStatusSerializer})
     def get(self, request: Request, event_id: str) -> Response:
         if not EVENT_ID_RE.match(event_id):
             raise Http404
