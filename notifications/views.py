@@ -73,7 +73,9 @@ class BatchItemSerializer(serializers.Serializer):
     """One event's outcome, in the order sent; ``code`` is what POST /api/events would answer."""
 
     index = serializers.IntegerField()
-    eventId = serializers.CharField(required=False, allow_null=True)
+    eventId = serializers.JSONField(
+        required=False, help_text="The eventId as sent: a rejected item's may be missing or not a string."
+    )
     code = serializers.ChoiceField(choices=[200, 202, 400, 409, 413, 503])
     status = serializers.ChoiceField(choices=["accepted", "rejected", "conflict", "unavailable"])
     duplicate = serializers.BooleanField(required=False)
