@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test bench lint format typecheck migrate clean
+.PHONY: run test bench lint schema format typecheck migrate clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
+## schema: the OpenAPI schema (GET /api/schema) generates valid and without a warning, with and without demo mode
+schema: $(VENV)/.installed
+	for demo in 0 1; do \
+	  SECRET_KEY=$${SECRET_KEY:-schema-check} RELAY_DEMO=$$demo $(PY) manage.py spectacular \
+	    --validate --fail-on-warn --file /dev/null || exit 1; \
+	done
+
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -46,4 +53,4 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .schemathesis
