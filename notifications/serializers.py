@@ -56,8 +56,14 @@ class EventSerializer(StrictSerializer):
         child=ChannelField(), allow_empty=False, max_length=len(channel_names()), required=False
     )
     priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="normal")
-    data = serializers.DictField(required=False, default=dict)
-    metadata = serializers.DictField(required=False, default=dict)
+    data = serializers.DictField(
+        required=False, default=dict, help_text="Any JSON object: the template variables."
+    )
+    metadata = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Any JSON object, stored and echoed back; `tags` (strings) tag the inbox message.",
+    )
     locale = serializers.CharField(max_length=16, required=False)
     scheduledAt = serializers.DateTimeField(required=False)
     expiresAt = serializers.DateTimeField(required=False)
