@@ -5,17 +5,20 @@ unsnooze that restores what the message was."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pipeline.scheduler import run_scheduler
 from realtime import counters
 from realtime.models import InboxMessage
+from tests.conftest import start_manage
 from tests.factories import InboxMessageFactory, SubscriberFactory
 from tests.realtime.helpers import client_with, token_for
 from tests.realtime.socket_client import inbox_socket
@@ -29,6 +32,13 @@ def alice_with(count: int, **fields: Any) -> tuple[APIClient, list[InboxMessage]
 
 def listed(client: APIClient, status: str = "inbox") -> list[int]:
     return [m["id"] for m in client.get("/api/inbox", {"status": status}).json()["messages"]]
+
+
+async def logged(process: subprocess.Popen[bytes], text: bytes) -> None:
+    """Until the process has written ``text`` (its log goes to its stdout)."""
+    assert process.stdout is not None
+    while text not in await asyncio.to_thread(process.stdout.readline):
+        pass
 
 
 def make_due(message_id: int) -> None:
@@ -211,3 +221,29 @@ async def test_socket_snooze_and_unsnooze_answer_counts_and_refuse_bad_input(asg
             [message.id],
             1,
         )
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (the channel layer between processes)")
+@pytest.mark.django_db(transaction=True)
+async def test_a_snooze_outlives_a_killed_scheduler_and_the_next_one_wakes_it(
+    streams: None, asgi_server: str
+) -> None:
+    """The due time is in the row: a scheduler killed with -9 while the snooze runs loses
+    nothing, and a scheduler process started afterwards wakes the message and pushes it."""
+    alice, (message,) = await sync_to_async(alice_with)(1)
+    token = await sync_to_async(token_for)("alice")
+    await sync_to_async(alice.post)(f"/api/inbox/{message.id}/snooze", {"duration": "1h"}, format="json")
+    first = start_manage("scheduler", RELAY_SCHEDULER_INTERVAL="0.1")
+    await asyncio.wait_for(logged(first, b"scheduler_started"), timeout=30)
+    first.kill()
+    first.wait(10)
+    await sync_to_async(make_due)(message.id)
+
+    async with inbox_socket(asgi_server, token) as socket:
+        assert (await socket.receive())["totalCount"] == 0
+        second = start_manage("scheduler", "--once")
+        output, _ = await asyncio.to_thread(second.communicate, timeout=60)
+        assert second.returncode == 0, output
+        assert b"resurfaced=1" in output
+        pushed = await socket.receive_type("notification")
+    assert (pushed["resurfaced"], pushed["message"]["id"], pushed["totalCount"]) == (True, message.id, 1)
