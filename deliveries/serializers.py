@@ -82,19 +82,15 @@ class EventNotificationSerializer(serializers.Serializer):
     deliveries = DeliverySerializer(many=True)
 
 
-class EventDetailSerializer(serializers.ModelSerializer):
+class EventFieldsSerializer(serializers.ModelSerializer):
+    """An event's fields under their API (camelCase) names, for the event's page and the feed."""
+
     eventId = serializers.CharField(source="event_id")
     eventType = serializers.CharField(source="event_type")
     userId = serializers.CharField(source="user_id")
-    scheduledAt = serializers.DateTimeField(source="scheduled_at")
-    expiresAt = serializers.DateTimeField(source="expires_at")
+    scheduledAt = serializers.DateTimeField(source="scheduled_at", allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     acceptedAt = serializers.DateTimeField(source="accepted_at")
-    status = serializers.SerializerMethodField()
-    notifications = serializers.SerializerMethodField()
-    runs = serializers.SerializerMethodField(
-        help_text="The event's workflow runs, each with its steps (filled in through the "
-        "event_detail signal by the workflows app; empty for an event type without a workflow)."
-    )
 
     class Meta:
         model = Event
@@ -105,16 +101,24 @@ class EventDetailSerializer(serializers.ModelSerializer):
             "topic",
             "channels",
             "priority",
-            "data",
-            "metadata",
             "locale",
             "scheduledAt",
             "expiresAt",
             "acceptedAt",
-            "status",
-            "notifications",
-            "runs",
         ]
+        read_only_fields = fields
+
+
+class EventDetailSerializer(EventFieldsSerializer):
+    status = serializers.SerializerMethodField()
+    notifications = serializers.SerializerMethodField()
+    runs = serializers.SerializerMethodField(
+        help_text="The event's workflow runs, each with its steps (filled in through the "
+        "event_detail signal by the workflows app; empty for an event type without a workflow)."
+    )
+
+    class Meta(EventFieldsSerializer.Meta):
+        fields = [*EventFieldsSerializer.Meta.fields, "data", "metadata", "status", "notifications", "runs"]
         read_only_fields = fields
 
     def get_status(self, event: Event) -> str:
@@ -198,41 +202,21 @@ class DeliverySummarySerializer(serializers.Serializer):
     )
 
 
-class EventActivitySerializer(serializers.ModelSerializer):
+class EventActivitySerializer(EventFieldsSerializer):
     """One event of the activity feed: what was sent, to whom, and how its deliveries stand.
     Its data and metadata are left to GET /api/events/<eventId>, so a page stays small."""
 
     # deliverySummary comes from the context (``summaries``: event pk -> summary), computed for
     # the whole page by one query (selectors.delivery_summaries).
 
-    eventId = serializers.CharField(source="event_id")
-    eventType = serializers.CharField(source="event_type")
-    userId = serializers.CharField(source="user_id")
     # The request's choices, so the schema has one enum for a priority sent and listed.
     priority = serializers.ChoiceField(choices=[value for value, _ in PRIORITY_CHOICES])
     channels = serializers.ListField(child=serializers.CharField())
-    scheduledAt = serializers.DateTimeField(source="scheduled_at", allow_null=True)
-    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
-    acceptedAt = serializers.DateTimeField(source="accepted_at")
     createdAt = serializers.DateTimeField(source="created_at")
     deliverySummary = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Event
-        fields = [
-            "eventId",
-            "eventType",
-            "userId",
-            "topic",
-            "channels",
-            "priority",
-            "locale",
-            "scheduledAt",
-            "expiresAt",
-            "acceptedAt",
-            "createdAt",
-            "deliverySummary",
-        ]
+    class Meta(EventFieldsSerializer.Meta):
+        fields = [*EventFieldsSerializer.Meta.fields, "createdAt", "deliverySummary"]
         read_only_fields = fields
 
     @extend_schema_field(DeliverySummarySerializer)
