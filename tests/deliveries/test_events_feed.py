@@ -171,4 +171,3 @@ def test_the_page_query_can_walk_the_feed_indexes(params: dict[str, str], index:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = query.explain()
     assert index in plan, plan
-
