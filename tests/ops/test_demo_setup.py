@@ -19,6 +19,10 @@ from templates_admin.services import save_template
 from tests.conftest import wait_until
 from tests.smtp_sink import SmtpSink
 
+# Autouse here too: the starter templates vanish with each test's rollback or flush, and the
+# process's template cache must forget them, or later tests' "account" events would use them.
+from tests.templates_admin.conftest import _fresh_template_cache  # noqa: F401
+
 DEMO_EVENT_TYPES = {"account", "comment.created", "order.shipped", "account.security"}
 
 
