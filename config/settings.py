@@ -294,10 +294,10 @@ RELAY_WEBHOOK_ALLOW_PRIVATE = env_bool("RELAY_WEBHOOK_ALLOW_PRIVATE")
 
 # --- Subscriber tokens ----------------------------------------------------------------
 RELAY_SUBSCRIBER_TOKEN_MAX_AGE = int(os.environ.get("RELAY_SUBSCRIBER_TOKEN_MAX_AGE", "86400"))
-# Inbox actions (mark_read, mark_seen, archive, mark_all_read) one WebSocket may send: a
-# sustained rate per second and a burst (realtime/throttle.py).
 # Inbox messages older than this many days are deleted by the scheduler (0 keeps everything).
 RELAY_INBOX_RETENTION_DAYS = int(os.environ.get("RELAY_INBOX_RETENTION_DAYS", "90"))
+# Inbox actions (mark_read, mark_seen, archive, snooze, unsnooze, mark_all_read) one WebSocket
+# may send: a sustained rate per second and a burst (realtime/throttle.py).
 RELAY_SOCKET_ACTION_RATE = float(os.environ.get("RELAY_SOCKET_ACTION_RATE", "5"))
 RELAY_SOCKET_ACTION_BURST = float(os.environ.get("RELAY_SOCKET_ACTION_BURST", "20"))
 
