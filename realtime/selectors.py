@@ -8,7 +8,9 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from realtime import counters
 from realtime.models import IN_INBOX, InboxMessage
@@ -49,6 +51,15 @@ STATUS_FILTERS: dict[str, Q] = {
 }
 
 
+def _has_tag(tag: str) -> Q:
+    """Messages whose ``tags`` hold ``tag``. SQLite, the embedded default, has no JSON
+    containment (``__contains`` raises there), so it looks the tag up with ``json_each``."""
+    if connection.features.supports_json_field_contains:
+        return Q(tags__contains=[tag])
+    column = connection.ops.quote_name(InboxMessage._meta.get_field("tags").column)
+    return Q(RawSQL(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = %s)", [tag], BooleanField()))
+
+
 def filtered(
     subscriber_id: int,
     *,
@@ -63,7 +74,7 @@ def filtered(
     if event_types:
         rows = rows.filter(event_type__in=list(event_types))
     if tags:
-        rows = rows.filter(reduce(or_, (Q(tags__contains=[tag]) for tag in tags)))
+        rows = rows.filter(reduce(or_, (_has_tag(tag) for tag in tags)))
     if before is not None:
         rows = rows.filter(created_at__lt=before)
     return rows
