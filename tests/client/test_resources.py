@@ -40,6 +40,20 @@ async def test_iter_deliveries_walks_every_page_once(relay: AsyncRelay) -> None:
     assert stats["total"] == 5 and stats["byChannel"] == {"email": 5}
 
 
+async def test_iter_events_walks_the_activity_feed_with_its_filters(relay: AsyncRelay) -> None:
+    await deliveries_for("feed-user", 3)
+    others = await deliveries_for("feed-other", 2)
+
+    walked = [e async for e in relay.iter_events(user_id="feed-user", limit=2)]
+    assert len(walked) == 3  # two pages, each event once
+    assert len({e["eventId"] for e in walked}) == 3
+    assert all(e["deliverySummary"]["total"] == 1 for e in walked)
+    newest = await relay.events(user_id="feed-user", limit=1)
+    assert newest["results"][0]["eventId"] == walked[0]["eventId"] and newest["next"] is not None
+    everyone = [e async for e in relay.iter_events(limit=10)]
+    assert len(everyone) == 3 + len(others)  # the filter is what left feed-other's events out
+
+
 async def test_iter_inbox_walks_every_page_and_actions_change_counts(relay: AsyncRelay) -> None:
     ids = await inbox_of("reader", 5)
 

@@ -272,6 +272,15 @@ def deliveries(
     return Op("GET", "/api/deliveries", _as(models.DeliveryPage), params=params)
 
 
+def events(
+    *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[DeliveryFilters]
+) -> Op[models.EventPage]:
+    """One page of the activity feed, newest first, each event with its delivery summary;
+    ``iter_events`` walks every page. ``status``/``channel``: events having such a delivery."""
+    params = _delivery_query(filters, limit=limit, cursor=cursor)
+    return Op("GET", "/api/events", _as(models.EventPage), params=params)
+
+
 def get_delivery(delivery_id: int) -> Op[models.Delivery]:
     """One delivery with its attempt log."""
     return Op("GET", f"/api/deliveries/{_seg(delivery_id)}", _as(models.Delivery))

@@ -43,7 +43,7 @@ class _Walk(Generic[PageT, ItemT]):
     param: str
 
 
-def _delivery_cursor(page: models.DeliveryPage) -> str | None:
+def _link_cursor(page: models.DeliveryPage | models.EventPage) -> str | None:
     """The ``cursor`` of the page's ``next`` link, sent again on this client's own base URL
     (a proxy in front of Relay may make the server's idea of its URL a different one)."""
     if not page["next"]:
@@ -54,7 +54,8 @@ def _delivery_cursor(page: models.DeliveryPage) -> str | None:
 INBOX = _Walk[models.InboxPage, models.InboxMessage](
     lambda p: p["messages"], lambda p: p["nextCursor"], "cursor"
 )
-DELIVERIES = _Walk[models.DeliveryPage, models.Delivery](lambda p: p["results"], _delivery_cursor, "cursor")
+DELIVERIES = _Walk[models.DeliveryPage, models.Delivery](lambda p: p["results"], _link_cursor, "cursor")
+EVENTS = _Walk[models.EventPage, models.EventActivity](lambda p: p["results"], _link_cursor, "cursor")
 MEMBERS = _Walk[models.TopicMembersPage, str](lambda p: p["userIds"], lambda p: p["next"], "after")
 
 
@@ -154,6 +155,8 @@ class _Methods(_Config):
     trigger = _Call(_ops.trigger)
     trigger_batch = _Call(_ops.trigger_batch)
     get_event = _Call(_ops.get_event)
+    events = _Call(_ops.events)
+    iter_events = _Pages(_ops.events, EVENTS)
     identify = _Call(_ops.identify)
     get_subscriber = _Call(_ops.get_subscriber)
     delete_subscriber = _Call(_ops.delete_subscriber)

@@ -124,6 +124,34 @@ class EventDetail(TypedDict):
     runs: NotRequired[list[WorkflowRun]]
 
 
+class DeliverySummary(TypedDict):
+    total: int
+    byStatus: dict[str, int]
+    byChannel: dict[str, dict[str, int]]
+
+
+class EventActivity(TypedDict):
+    """An event of the activity feed (``GET /api/events``): no ``data``/``metadata``."""
+
+    eventId: str
+    eventType: str
+    userId: str
+    topic: str
+    channels: list[str]
+    priority: Priority
+    createdAt: str
+    deliverySummary: DeliverySummary
+    scheduledAt: NotRequired[str | None]
+    expiresAt: NotRequired[str | None]
+    acceptedAt: NotRequired[str]
+
+
+class EventPage(TypedDict):
+    next: str | None
+    previous: str | None
+    results: list[EventActivity]
+
+
 class Subscriber(TypedDict):
     userId: str
     email: NotRequired[str]
