@@ -192,6 +192,9 @@ RELAY_FETCH_BATCH = int(os.environ.get("RELAY_FETCH_BATCH", "200"))
 RELAY_FETCH_LINGER = float(os.environ.get("RELAY_FETCH_LINGER", "0.02"))
 RELAY_FETCH_LINGER_FROM = int(os.environ.get("RELAY_FETCH_LINGER_FROM", "4"))
 RELAY_ACK_WAIT = float(os.environ.get("RELAY_ACK_WAIT", "30"))
+# This process's label among the replicas of its stage in metrics (stage_messages_processed);
+# empty: <hostname>:<pid>. Kubernetes sets it to the pod's name.
+RELAY_REPLICA_ID = os.environ.get("RELAY_REPLICA_ID", "")
 RELAY_MAX_ACK_PENDING = int(os.environ.get("RELAY_MAX_ACK_PENDING", "5000"))
 RELAY_EVENTS_STREAM_MAX_BYTES = int(os.environ.get("RELAY_EVENTS_STREAM_MAX_BYTES", str(1024**3)))
 RELAY_RETRY_AFTER_SECONDS = int(os.environ.get("RELAY_RETRY_AFTER_SECONDS", "5"))

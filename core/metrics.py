@@ -12,7 +12,11 @@ counting deliveries from their rows is ``pipeline.delivery_metrics``.
 
 from __future__ import annotations
 
+import os
+import socket
+
 import structlog
+from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 log = structlog.get_logger(__name__)
@@ -48,6 +52,12 @@ CIRCUIT_BREAKER_STATE = Gauge(
     ["provider"],
     multiprocess_mode="max",
 )
+STAGE_MESSAGES = Counter(
+    "stage_messages_processed",
+    "Messages a stage replica handled and settled (acked, or nak'ed for a planned retry), "
+    "by stage and replica: with N replicas on one durable, each one's share of the work.",
+    ["stage", "replica"],
+)
 WORKFLOW_RUNS = Counter(
     "workflow_runs",
     "Workflow runs ending, by workflow (its event type) and final status.",
@@ -70,6 +80,12 @@ BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 def set_breaker_state(provider: str, state: str) -> None:
     """For the circuit breaker: ``closed``, ``half_open`` or ``open``."""
     CIRCUIT_BREAKER_STATE.labels(provider).set(BREAKER_STATE_VALUES[state])
+
+
+def replica_id() -> str:
+    """This process's name among the replicas of its stage: ``RELAY_REPLICA_ID`` (a pod's
+    name, say) or else ``<hostname>:<pid>``, unique on one machine and across hosts."""
+    return str(settings.RELAY_REPLICA_ID) or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:

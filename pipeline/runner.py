@@ -80,6 +80,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
         hold = float(settings.RELAY_ACK_WAIT) / 3
         puller = Puller(nc, spec.stream, spec.durable, batch_size, max_hold=hold)
         await puller.start()
+        processed = metrics.STAGE_MESSAGES.labels(spec.label, metrics.replica_id())
         bound.info("stage_started", batch=batch_size)
         while not stop.is_set():
             try:
@@ -99,6 +100,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 await nak_quietly(batch, delay=ERROR_PAUSE * 2)
                 await asyncio.sleep(ERROR_PAUSE)
                 continue
+            processed.inc(len(batch))
             if linger > 0 and linger_from <= len(batch) < batch_size:
                 # Busy but not backlogged: let the next batch gather for a moment, so that a
                 # stream of messages is handled many per batch rather than a few. Below

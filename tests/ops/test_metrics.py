@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from core.embedded_nats import free_port
 from core.names import names
-from notifications.models import ApiKey, Subscriber
+from notifications.models import ApiKey, Event, Subscriber
+from notifications.services import accept_events
 from notifications.subscriber_tokens import mint_subscriber_token
 from tests.conftest import purge_streams, start_manage, wait_until
 from tests.smtp_sink import SmtpSink
@@ -138,3 +139,53 @@ def _post_event(api_key: str, body: dict[str, Any]) -> int:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return int(client.post("/api/events", body, format="json").status_code)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_two_replicas_of_a_stage_share_its_consumer_and_count_apart(
+    streams: None, event_body: EventBody
+) -> None:
+    """Two ``consume ingest`` processes on one durable: every event is ingested once, and each
+    replica's share is its own ``stage_messages_processed_total`` series."""
+    await purge_streams()
+    ports = {"ingest-a": free_port(), "ingest-b": free_port()}
+    processes = [
+        start_manage("consume", "ingest", "--metrics-port", str(port), RELAY_REPLICA_ID=replica)
+        for replica, port in ports.items()
+    ]
+    bodies = [event_body(userId=f"replica-user-{i % 7}", channels=["email"]) for i in range(60)]
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+
+            async def shares() -> dict[str, float] | None:
+                """Each replica's count, or None while a port does not answer yet."""
+                found = {}
+                for replica, port in ports.items():
+                    try:
+                        samples = parse((await http.get(f"http://127.0.0.1:{port}/metrics")).text)
+                    except httpx.TransportError:
+                        return None
+                    found[replica] = value(
+                        samples, "stage_messages_processed_total", stage="ingest", replica=replica
+                    )
+                return found
+
+            async def all_handled() -> dict[str, float] | None:
+                found = await shares()
+                return found if found and sum(found.values()) >= len(bodies) else None
+
+            await wait_until(shares, timeout=30)
+            accepted = await sync_to_async(accept_events)(bodies)
+            assert {a.outcome for a in accepted} == {"accepted"}
+            handled = await wait_until(all_handled, timeout=60)
+        assert handled is not None and sum(handled.values()) == len(bodies)
+        stored = await sync_to_async(
+            Event.objects.filter(event_id__in=[b["eventId"] for b in bodies]).count
+        )()
+        assert stored == len(bodies)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        await purge_streams()
