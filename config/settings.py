@@ -219,6 +219,11 @@ RELAY_SCHEDULER_BATCH = int(os.environ.get("RELAY_SCHEDULER_BATCH", "500"))
 # A pending delivery unchanged this long lost its message (a crash between commit and
 # publish): the scheduler dispatches it again. Longer than the longest backoff + ack_wait.
 RELAY_STRANDED_AFTER = float(os.environ.get("RELAY_STRANDED_AFTER", "900"))
+# Worker liveness (pipeline/liveness.py): every consume loop and the scheduler touch this file
+# while they turn; `python -m pipeline.liveness` fails once it is older than MAX_AGE seconds.
+# Empty (the default outside the Docker image): off.
+RELAY_LIVENESS_FILE = os.environ.get("RELAY_LIVENESS_FILE", "")
+RELAY_LIVENESS_MAX_AGE = float(os.environ.get("RELAY_LIVENESS_MAX_AGE", "60"))
 # A workflow wait the scheduler claimed is due again this long after, should its wake
 # message be lost (the scheduler died between its commit and its publish).
 RELAY_WAIT_LEASE = float(os.environ.get("RELAY_WAIT_LEASE", "30"))

@@ -21,6 +21,7 @@ from core.channel_names import channel_names
 from core.names import Names, names
 from pipeline import jetstream
 from pipeline.context import StageContext
+from pipeline.liveness import liveness
 from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
@@ -83,6 +84,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
         processed = metrics.STAGE_MESSAGES.labels(spec.label, metrics.replica_id())
         bound.info("stage_started", batch=batch_size)
         while not stop.is_set():
+            liveness().beat(spec.label)
             try:
                 batch = await puller.next_batch(timeout=1.0)
             except Exception as error:
@@ -108,6 +110,7 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
                 await asyncio.sleep(linger)
         await puller.stop()
     finally:
+        liveness().leave(spec.label)
         await nc.close()
         bound.info("stage_stopped")
 

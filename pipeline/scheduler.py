@@ -41,6 +41,7 @@ from core.names import Names, names
 from deliveries import lifecycle
 from deliveries.models import Delivery, DeliveryStatus
 from pipeline.jetstream import Outgoing, publish_all
+from pipeline.liveness import liveness
 from pipeline.messages import encode
 from pipeline.runner import ensure_streams, install_stop_signals
 from realtime import retention
@@ -203,6 +204,7 @@ async def run_scheduler(
         js, n = nc.jetstream(), names()
         log.info("scheduler_started", batch=batch, once=once)
         while not stop.is_set():
+            liveness().beat("scheduler")
             try:
                 result = await scheduler_pass(js, n, batch)
             except Exception:
@@ -224,6 +226,7 @@ async def run_scheduler(
                 except TimeoutError:
                     pass
     finally:
+        liveness().leave("scheduler")
         await nc.close()
     return totals
 
