@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,18 +228,43 @@ def test_every_deployment_has_probes_resources_and_a_disruption_budget(objects: 
         assert selector.items() <= workload["spec"]["template"]["metadata"]["labels"].items(), name
         assert budgets.count(selector) == 1, f"{name}: one PodDisruptionBudget with its selector"
         assert workload["spec"]["replicas"] >= 2, f"{name}: a PodDisruptionBudget of 1 needs 2 replicas"
-        ports = {port["name"]: port["containerPort"] for port in relay["ports"]}
+        ports = {port["name"] for port in relay.get("ports", [])}
         for probe in (relay["readinessProbe"], relay["livenessProbe"]):
-            assert probe["httpGet"]["port"] in ports, name
+            assert "exec" in probe or probe["httpGet"]["port"] in ports, name
 
 
-def test_stage_probes_use_the_metrics_port_the_stage_serves(objects: list[dict[str, Any]]) -> None:
+def test_worker_probes_check_the_liveness_file_their_loops_touch(
+    objects: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """Each stage's and the scheduler's probe command, run as the kubelet would with the
+    ConfigMap's settings: it passes on a fresh file, fails on a stale or missing one."""
     settings_map = config_map(objects, "relay-config")["data"]
+    workers = [
+        d for d in of_kind(objects, "Deployment").values() if container(d)["command"][-1] == "manage.py"
+    ]
+    assert len(workers) == len(all_stage_specs(PRODUCTION)) + 1
+    commands = {
+        tuple(container(d)[probe]["exec"]["command"])
+        for d in workers
+        for probe in ("readinessProbe", "livenessProbe")
+    }
+    (command,) = commands
+    alive = tmp_path / "alive"
+    env = {**os.environ, **settings_map, "RELAY_LIVENESS_FILE": str(alive)}
+    run = [sys.executable if command[0] == "python" else command[0], *command[1:]]
+
+    def probe() -> int:
+        return subprocess.run(run, cwd=ROOT, env=env, capture_output=True, timeout=30, check=False).returncode
+
+    assert probe() != 0  # no loop has turned yet
+    alive.touch()
+    assert probe() == 0
+    stale = time.time() - float(settings_map["RELAY_LIVENESS_MAX_AGE"]) - 5
+    os.utime(alive, (stale, stale))
+    assert probe() != 0
     for workload, _ in stage_workloads(objects):
-        ports = {port["name"]: port["containerPort"] for port in container(workload)["ports"]}
-        assert ports[container(workload)["livenessProbe"]["httpGet"]["port"]] == int(
-            settings_map["METRICS_PORT"]
-        )
+        (port,) = container(workload)["ports"]
+        assert port["containerPort"] == int(settings_map["METRICS_PORT"])
 
 
 @pytest.mark.django_db
@@ -289,7 +317,6 @@ def test_the_nats_url_lists_every_server_of_the_helm_release(objects: list[dict[
     assert settings_map["NATS_URL"].split(",") == [
         f"nats://nats-{i}.nats-headless:4222" for i in range(replicas)
     ]
-    assert int(settings_map["RELAY_STREAM_REPLICAS"]) == replicas
 
 
 def test_migrate_job_migrates_then_sets_up_the_pipeline(objects: list[dict[str, Any]]) -> None:
