@@ -265,6 +265,9 @@ def test_worker_probes_check_the_liveness_file_their_loops_touch(
     for workload, _ in stage_workloads(objects):
         (port,) = container(workload)["ports"]
         assert port["containerPort"] == int(settings_map["METRICS_PORT"])
+        scrape = workload["spec"]["template"]["metadata"]["annotations"]
+        assert scrape["prometheus.io/scrape"] == "true"
+        assert scrape["prometheus.io/port"] == settings_map["METRICS_PORT"]
 
 
 @pytest.mark.django_db
