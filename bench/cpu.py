@@ -5,13 +5,19 @@ CPU each process spends per event does not. ``CpuMeter`` snapshots user+system t
 pipeline's processes (with their child processes, e.g. uvicorn workers), of the bench process
 itself (the load generator and WebSocket clients) and of the services by process name, and
 turns two snapshots into milliseconds per event. Linux only; elsewhere it reports nothing.
+
+The services are shared with whatever else runs on the machine (other test suites, other
+databases), so what can be told apart is: PostgreSQL backends count only when they serve the
+run's own database (``postgresql``); the server's background processes (WAL writer,
+checkpointer, ...) serve every database and are reported apart (``postgresql background``);
+NATS servers the run started itself are counted by pid, not every ``nats-server`` by name.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -31,6 +37,29 @@ def _stat(pid: int) -> tuple[str, int, float] | None:
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _postgres_label(pid: int, database: str) -> str | None:
+    """Which PostgreSQL process this is: the run's backend, background work, or someone else's.
+
+    A backend's title is ``postgres: <cluster>: <user> <database> <client>(<port>) <state>``;
+    a background process has no client address.
+    """
+    if not database:
+        return "postgresql"
+    title = _cmdline(pid)
+    if f" {database} " in f"{title} ":
+        return "postgresql"
+    if "(" in title or "[local]" in title:
+        return None  # a backend of another database
+    return "postgresql background"
+
+
 def _all_processes() -> dict[int, tuple[str, int, float]]:
     found = {}
     for entry in PROC.iterdir() if PROC.exists() else ():
@@ -39,8 +68,12 @@ def _all_processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def snapshot(roots: Mapping[str, int]) -> dict[str, float]:
-    """CPU seconds so far per label: each root with its descendants, the services, the bench."""
+def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = False) -> dict[str, float]:
+    """CPU seconds so far per label: each root with its descendants, the services, the bench.
+
+    ``database`` restricts PostgreSQL backends to that database's; with ``own_nats`` the NATS
+    servers are among ``roots`` and no other ``nats-server`` is counted.
+    """
     processes = _all_processes()
     children: dict[int, list[int]] = defaultdict(list)
     for pid, (_, ppid, _) in processes.items():
@@ -57,8 +90,11 @@ def snapshot(roots: Mapping[str, int]) -> dict[str, float]:
                 stack.extend(children[pid])
     for pid, (name, _, seconds) in processes.items():
         service = SERVICES.get(name)
-        if service is None and name.startswith("postgres"):
-            service = "postgresql"  # backends are renamed "postgres: user db ..." on some systems
+        if service == "nats" and own_nats:
+            continue
+        if service == "postgresql" or (service is None and name.startswith("postgres")):
+            # backends are renamed "postgres: user db ..." on some systems
+            service = _postgres_label(pid, database)
         if service is not None and pid not in claimed:
             totals[service] += seconds
     times = os.times()
@@ -76,3 +112,11 @@ def per_event_ms(before: Mapping[str, float], after: Mapping[str, float], events
         for label, seconds in sorted(spent.items(), key=lambda item: -item[1])
         if seconds > 0
     }
+
+
+def by_stage(per_process: Mapping[str, float], stage_of: Callable[[str], str]) -> dict[str, float]:
+    """Per-process milliseconds summed over the replicas of each stage (``ingest#2`` → ``ingest``)."""
+    totals: dict[str, float] = defaultdict(float)
+    for label, ms in per_process.items():
+        totals[stage_of(label)] += ms
+    return {label: round(ms, 2) for label, ms in sorted(totals.items(), key=lambda item: -item[1])}

@@ -43,6 +43,17 @@ class BenchEnvironment:
         return self._nats_process is not None
 
     @property
+    def database_name(self) -> str:
+        """The run's PostgreSQL database ("" on SQLite)."""
+        return self._postgres_db
+
+    def nats_pids(self) -> dict[str, int]:
+        """The NATS servers this run started itself (none when it uses ``NATS_URL``'s)."""
+        if self._nats_process is None:
+            return {}
+        return {"nats": self._nats_process.pid}
+
+    @property
     def mode(self) -> str:
         database = "postgresql" if self._postgres_db else "sqlite"
         return f"{database}, {'redis' if self.redis_url else 'in-memory layer'}, " + (

@@ -25,6 +25,8 @@ class Options:
     client: str
     workflow_runs: int
     inbox_rows: int
+    replicas: int
+    db_stats: bool
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -55,10 +57,21 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn", help="ASGI server.")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for the API.")
     parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="Processes of each stage and of the scheduler, sharing their durable consumers (default 1).",
+    )
+    parser.add_argument(
         "--client",
         choices=CLIENTS,
         default="aiohttp",
         help="HTTP client of the load generator (aiohttp: a tenth of httpx's CPU per request).",
+    )
+    parser.add_argument(
+        "--db-stats",
+        action="store_true",
+        help="PostgreSQL's commits, rows, bytes and WAL per event in each phase (adds ~11 s per phase).",
     )
     parser.add_argument("--quick", action="store_true", help="A smoke run under 60 s.")
     parser.add_argument(
@@ -76,6 +89,8 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--events, --concurrency, --rate must be positive; --batch-size 1..500")
     if args.inbox_rows is not None and args.inbox_rows < 0:
         parser.error("--inbox-rows must be 0 or more")
+    if args.replicas < 1:
+        parser.error("--replicas must be 1 or more")
     return Options(
         events=events,
         concurrency=args.concurrency,
@@ -92,4 +107,6 @@ def parse(argv: list[str] | None = None) -> Options:
         client=args.client,
         workflow_runs=args.workflow_runs or (100 if quick else 300),
         inbox_rows=(2000 if quick else 20000) if args.inbox_rows is None else args.inbox_rows,
+        replicas=args.replicas,
+        db_stats=bool(args.db_stats),
     )

@@ -1,4 +1,5 @@
-"""The pipeline under test: the ASGI server and each stage as its own process.
+"""The pipeline under test: the ASGI server and each stage as its own process (``--replicas``
+of each, sharing the stage's durable consumer, as a horizontally scaled deployment runs them).
 
 Without Redis the channel layer is in-memory and cannot cross processes, so the in-app push
 would never reach the WebSocket server; in that case everything runs in one ``run_all``
@@ -31,6 +32,18 @@ STAGES = [
 ]
 # Not a stage (logs no "stage_started"): wakes the workflow phase's delays.
 SCHEDULER = ("scheduler", ["scheduler"])
+
+
+REPLICA_SEPARATOR = "#"
+
+
+def replica_name(stage: str, replica: int, replicas: int) -> str:
+    """``ingest`` with one replica (the labels of a default run do not change), ``ingest#2`` with more."""
+    return stage if replicas == 1 else f"{stage}{REPLICA_SEPARATOR}{replica}"
+
+
+def stage_of(name: str) -> str:
+    return name.split(REPLICA_SEPARATOR, 1)[0]
 
 
 @dataclass
@@ -79,10 +92,16 @@ class Pipeline:
         manage = [sys.executable, str(ROOT / "manage.py")]
         if self.env.redis_url:
             self._spawn(self.options.server, self.server_argv())
+            replicas = self.options.replicas
             for name, args in [*STAGES, SCHEDULER]:
-                self._spawn(name, [*manage, *args])
-            expected_stages = len(STAGES)
+                for replica in range(1, replicas + 1):
+                    self._spawn(replica_name(name, replica, replicas), [*manage, *args])
+            expected_stages = len(STAGES) * replicas
         else:
+            if self.options.replicas > 1:
+                raise RuntimeError(
+                    "--replicas needs REDIS_URL: without it the pipeline is one run_all process"
+                )
             self._spawn("run_all", [*manage, "run_all", "--port", str(self.env.http_port)])
             expected_stages = 6
         self._wait_ready(expected_stages, timeout)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
+
+from bench.cpu import by_stage
 
 
 @dataclass
@@ -43,6 +46,22 @@ class Figures:
     notes: list[str] = field(default_factory=list)
     # The large-inbox phase (bench/inbox_phase.py); empty when skipped.
     inbox: dict[str, Any] = field(default_factory=dict)
+    replicas: int = 1
+    # Per phase (single, batch, latency): CPU ms per event summed over each stage's replicas,
+    # and what PostgreSQL wrote per event (bench/pgstats.py).
+    cpu_ms_per_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    postgres_per_event: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def record_phase(
+        self,
+        phase: str,
+        cpu_ms: dict[str, float],
+        database: dict[str, float],
+        stage_of: Callable[[str], str],
+    ) -> None:
+        self.cpu_ms_per_stage[phase] = by_stage(cpu_ms, stage_of)
+        if database:
+            self.postgres_per_event[phase] = database
 
     @property
     def ratio(self) -> float:
@@ -67,6 +86,9 @@ class Figures:
             "mode": self.mode,
             "elapsed_s": round(self.elapsed_s, 1),
             "cpu_ms_per_event": self.cpu_ms_per_event,
+            "replicas": self.replicas,
+            "cpu_ms_per_stage": self.cpu_ms_per_stage,
+            "postgres_per_event": self.postgres_per_event,
             "workflow": {
                 "runs": self.workflow_runs,
                 "runs_completed_per_s": round(self.workflow_runs_per_s, 1),
@@ -97,6 +119,41 @@ def _inbox_rows(inbox: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("  GET /api/inbox p50, big, page 1,000", f"{deep:.1f} ms" if deep is not None else "-"),
     ]
+
+
+POSTGRES_ROWS = (
+    ("commits", "commits"),
+    ("rows inserted", "rows_inserted"),
+    ("rows updated", "rows_updated"),
+    ("rows deleted", "rows_deleted"),
+    ("database growth, bytes", "database_bytes"),
+    ("WAL bytes (whole server)", "wal_bytes"),
+)
+
+
+def _print_phases(console: Console, figures: Figures) -> None:
+    """CPU per event by stage and PostgreSQL's writes per event, one column per phase."""
+    phases = list(figures.cpu_ms_per_stage)
+    if not phases:
+        return
+    cpu = Table(title=f"CPU ms per event by stage ({figures.replicas} replica(s) each) and phase")
+    cpu.add_column("stage")
+    for phase in phases:
+        cpu.add_column(phase, justify="right")
+    stages = list(dict.fromkeys(s for phase in phases for s in figures.cpu_ms_per_stage[phase]))
+    for stage in stages:
+        cpu.add_row(stage, *(f"{figures.cpu_ms_per_stage[p].get(stage, 0.0):.2f}" for p in phases))
+    cpu.add_row("total", *(f"{sum(figures.cpu_ms_per_stage[p].values()):.2f}" for p in phases))
+    console.print(cpu)
+    if not figures.postgres_per_event:
+        return
+    database = Table(title="PostgreSQL per event, by phase")
+    database.add_column("per event")
+    for phase in figures.postgres_per_event:
+        database.add_column(phase, justify="right")
+    for label, key in POSTGRES_ROWS:
+        database.add_row(label, *(f"{values[key]:,.2f}" for values in figures.postgres_per_event.values()))
+    console.print(database)
 
 
 def print_report(console: Console, figures: Figures) -> None:
@@ -140,6 +197,7 @@ def print_report(console: Console, figures: Figures) -> None:
             cpu.add_row(label, f"{ms:.2f}")
         cpu.add_row("total", f"{sum(figures.cpu_ms_per_event.values()):.2f}")
         console.print(cpu)
+    _print_phases(console, figures)
     for note in figures.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     # The contract: the last line of output is this JSON object.

@@ -13,11 +13,11 @@ import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import cpu, load
+from bench import cpu, load, pgstats
 from bench.environment import BenchEnvironment, prepare
 from bench.http_clients import make_client
 from bench.options import Options
-from bench.processes import Pipeline
+from bench.processes import Pipeline, stage_of
 from bench.report import Figures, print_report
 from bench.smtp_counter import SmtpCounter
 
@@ -86,6 +86,33 @@ def _delete_streams(env: BenchEnvironment) -> None:
     asyncio.run(delete())
 
 
+Usage = tuple[dict[str, float], dict[str, float]]
+
+
+def _usage(env: BenchEnvironment, pipeline: Pipeline, options: Options, *, cpu_first: bool) -> Usage:
+    """CPU per process and, with ``--db-stats``, PostgreSQL's counters now. The counters wait
+    for the statistics to reach the server, so that wait is kept out of the CPU window: taken
+    after the CPU at the end of a phase, before it at the start."""
+    roots = {**pipeline.pids(), **env.nats_pids()}
+
+    def processes() -> dict[str, float]:
+        return cpu.snapshot(roots, database=env.database_name, own_nats=bool(env.nats_pids()))
+
+    def database() -> dict[str, float]:
+        return pgstats.snapshot(env.database_url) if options.db_stats else {}
+
+    if cpu_first:
+        used = processes()
+        return used, database()
+    counters = database()
+    return processes(), counters
+
+
+def _per_event(before: Usage, after: Usage, events: int) -> tuple[dict[str, float], dict[str, float]]:
+    """(CPU ms per event per process, PostgreSQL's writes per event) between two usages."""
+    return cpu.per_event_ms(before[0], after[0], events), pgstats.per_event(before[1], after[1], events)
+
+
 def _drain(
     progress: Progress,
     label: str,
@@ -108,7 +135,9 @@ def _drain(
 
 def execute(options: Options, console: Console) -> Figures:
     started = time.perf_counter()
-    figures = Figures(rate=options.rate, concurrency=options.concurrency, server=options.server)
+    figures = Figures(
+        rate=options.rate, concurrency=options.concurrency, server=options.server, replicas=options.replicas
+    )
     if options.server == "uvicorn" and options.workers > 1:
         figures.server = f"uvicorn x{options.workers}"
     env = prepare()
@@ -174,6 +203,7 @@ def _measure(
         async with http() as client:
             return await load.post_single(client, single_bodies, c, advance)
 
+    usage = _usage(env, pipeline, options, cpu_first=False)
     single_result = _phase(progress, f"POST /api/events x{c}", n, single)
     figures.accepted_per_s = single_result.per_second
     _drain(
@@ -184,6 +214,9 @@ def _measure(
         options.drain_timeout,
         pipeline,
     )
+    figures.record_phase(
+        "single", *_per_event(usage, _usage(env, pipeline, options, cpu_first=True), n), stage_of
+    )
 
     # 2. batch POSTs to in-app and email: the end-to-end delivery phase.
     batch_prefix = f"b{run}"
@@ -193,6 +226,7 @@ def _measure(
         async with http() as client:
             return await load.post_batches(client, batch_bodies, options.batch_size, min(c, 4), advance)
 
+    usage = _usage(env, pipeline, options, cpu_first=False)
     batch_result = _phase(progress, f"POST /api/events/batch ({options.batch_size})", n, batches)
     figures.accepted_batch_per_s = batch_result.per_second
     expected = len(batch_result.accepted)
@@ -203,6 +237,9 @@ def _measure(
         lambda: delivered_count(batch_prefix, "in_app") + len(sink.counts().per_event),
         options.drain_timeout,
         pipeline,
+    )
+    figures.record_phase(
+        "batch", *_per_event(usage, _usage(env, pipeline, options, cpu_first=True), n), stage_of
     )
     single_tally, batch_tally = in_app_tally(single_prefix), in_app_tally(batch_prefix)
     email = sink.counts()
@@ -236,9 +273,11 @@ def _measure(
                 c,
             )
 
-    cpu_before = cpu.snapshot(pipeline.pids())
+    usage = _usage(env, pipeline, options, cpu_first=False)
     latency_result = _phase(progress, f"latency at {options.rate:g}/s", offered, latency)
-    figures.cpu_ms_per_event = cpu.per_event_ms(cpu_before, cpu.snapshot(pipeline.pids()), offered)
+    latency_cpu, latency_database = _per_event(usage, _usage(env, pipeline, options, cpu_first=True), offered)
+    figures.cpu_ms_per_event = latency_cpu
+    figures.record_phase("latency", latency_cpu, latency_database, stage_of)
     figures.p50, figures.p95, figures.p99 = (percentile(latency_result.latencies_ms, p) for p in (50, 95, 99))
     figures.ws_missed = latency_result.missed
     latency_tally = in_app_tally(latency_prefix)
