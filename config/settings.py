@@ -179,8 +179,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- NATS JetStream -------------------------------------------------------------------
-# Empty NATS_URL means "embedded": run_all starts the nats-server from the wheel.
+# Empty NATS_URL means "embedded": run_all starts the nats-server from the wheel. A cluster is
+# listed comma-separated: nats://nats-0:4222,nats://nats-1:4222,nats://nats-2:4222.
 NATS_URL = os.environ.get("NATS_URL", "")
+# Copies JetStream keeps of every stream (1: one server; 3 on a cluster of at least 3 servers,
+# which then survives the loss of any one). pipeline_setup applies it to live streams.
+RELAY_STREAM_REPLICAS = int(os.environ.get("RELAY_STREAM_REPLICAS", "1"))
+if not 1 <= RELAY_STREAM_REPLICAS <= 5:
+    raise ImproperlyConfigured("RELAY_STREAM_REPLICAS must be between 1 and 5 (JetStream's limit).")
 NATS_EMBEDDED_PORT = int(os.environ.get("NATS_EMBEDDED_PORT", "4223"))
 NATS_EMBEDDED_DIR = VAR_DIR / "nats"
 # Prefix for stream names and subjects, so that test runs never share state.

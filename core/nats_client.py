@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import subprocess
+from collections.abc import Sequence
 
 import nats
 import structlog
@@ -22,10 +23,27 @@ _embedded_process: subprocess.Popen[bytes] | None = None
 
 
 def nats_url() -> str:
-    """The configured NATS URL; with none configured, the embedded server (started on demand)."""
+    """The configured NATS URL; with none configured, the embedded server (started on demand).
+
+    It may list several servers of one cluster, comma-separated (``nats_servers`` splits it).
+    """
     if settings.NATS_URL:
         return str(settings.NATS_URL)
     return ensure_embedded_nats()
+
+
+def nats_servers(urls: str | Sequence[str] | None = None) -> list[str]:
+    """The servers to connect to: ``urls`` (the configured ones if None) split at commas.
+
+    nats-py takes a cluster as a list and refuses ``"nats://a:4222,nats://b:4222"`` as one
+    string ("invalid connect url option"); ``NATS_URL`` is one environment variable, so the
+    list arrives comma-separated.
+    """
+    entries = [nats_url()] if urls is None else [urls] if isinstance(urls, str) else list(urls)
+    servers = [server.strip() for entry in entries for server in entry.split(",") if server.strip()]
+    if not servers:
+        raise ValueError("no NATS server given")
+    return servers
 
 
 def ensure_embedded_nats() -> str:
@@ -47,7 +65,11 @@ def stop_embedded_nats() -> None:
 
 
 async def connect(name: str, **options: object) -> NATS:
-    """Connect with reconnects on: a stage survives a NATS restart and resumes."""
+    """Connect with reconnects on: a stage survives a NATS restart and resumes.
+
+    With several servers, a reconnect tries each of them in turn (and those the cluster
+    announced), so a client follows the cluster across the loss of any one node.
+    """
 
     async def on_error(error: Exception) -> None:
         log.warning("nats_error", client=name, error=str(error))
@@ -68,5 +90,5 @@ async def connect(name: str, **options: object) -> NATS:
         "reconnected_cb": on_reconnect,
     }
     defaults.update(options)
-    servers = defaults.pop("servers", None) or nats_url()
+    servers = nats_servers(defaults.pop("servers", None))  # type: ignore[arg-type]
     return await nats.connect(servers, **defaults)  # type: ignore[arg-type]

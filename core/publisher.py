@@ -62,7 +62,7 @@ class JetStreamSender:
                 # nats-py keeps retrying a first connect that fails; a request cannot wait for it.
                 self._nc = await asyncio.wait_for(
                     nats_client.connect(
-                        "relay-api", servers=[self.url], max_reconnect_attempts=-1, connect_timeout=1
+                        "relay-api", servers=self.url, max_reconnect_attempts=-1, connect_timeout=1
                     ),
                     timeout=float(settings.RELAY_PUBLISH_TIMEOUT),
                 )

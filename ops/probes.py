@@ -22,7 +22,7 @@ from nats.js.errors import NotFoundError
 
 from core.db import run_db
 from core.names import names
-from core.nats_client import nats_url
+from core.nats_client import nats_servers
 
 
 def timeout() -> float:
@@ -34,7 +34,7 @@ async def nats_connection() -> AsyncIterator[NATS]:
     """One connection attempt within the deadline; closed on exit."""
     nc = await asyncio.wait_for(
         nats.connect(
-            nats_url(),
+            nats_servers(),
             name="relay-probe",
             connect_timeout=timeout(),
             allow_reconnect=False,

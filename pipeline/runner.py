@@ -14,7 +14,10 @@ from functools import partial
 
 import structlog
 from django.conf import settings
+from nats import errors as nats_errors
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.js.errors import ServiceUnavailableError
 
 from core import metrics, nats_client
 from core.channel_names import channel_names
@@ -115,10 +118,26 @@ async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None
         bound.info("stage_stopped")
 
 
-async def ensure_streams() -> None:
+# Failures that end by themselves on a cluster: no JetStream leader during an election, a
+# request lost while the client moves to another node.
+TRANSIENT_NATS_ERRORS = (ServiceUnavailableError, NoRespondersError, nats_errors.TimeoutError, TimeoutError)
+
+
+async def ensure_streams(change_replicas: bool = False, attempts: int = 30) -> None:
+    """Streams and consumers as configured, retried through a leader election (``StreamSetupError``
+    is never retried: it needs the operator). Only ``pipeline_setup`` changes a live stream's
+    replica count (``jetstream.setup_streams``)."""
     nc = await nats_client.connect("relay-setup")
     try:
-        await jetstream.setup_streams(nc.jetstream())
+        for attempt in range(1, attempts + 1):
+            try:
+                await jetstream.setup_streams(nc.jetstream(), change_replicas=change_replicas)
+                return
+            except TRANSIENT_NATS_ERRORS as error:
+                if attempt == attempts:
+                    raise
+                log.warning("streams_setup_retry", attempt=attempt, error=repr(error))
+                await asyncio.sleep(ERROR_PAUSE)
     finally:
         await nc.close()
 
