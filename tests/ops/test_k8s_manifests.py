@@ -330,6 +330,7 @@ def test_the_nats_url_lists_every_server_of_the_helm_release(objects: list[dict[
     assert settings_map["NATS_URL"].split(",") == [
         f"nats://nats-{i}.nats-headless:4222" for i in range(replicas)
     ]
+    assert int(settings_map["RELAY_STREAM_REPLICAS"]) == replicas
 
 
 def test_migrate_job_migrates_then_sets_up_the_pipeline(objects: list[dict[str, Any]]) -> None:
