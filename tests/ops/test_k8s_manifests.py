@@ -302,6 +302,8 @@ def test_secrets_only_by_reference(objects: list[dict[str, Any]]) -> None:
     for workload in workloads:
         relay = container(workload)
         env = {item["name"]: item for item in relay["env"]}
+        replica = env.pop("RELAY_REPLICA_ID")
+        assert replica["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
         assert set(env) == SECRET_SETTINGS, workload["metadata"]["name"]
         for name, item in env.items():
             assert "value" not in item, name
