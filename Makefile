@@ -4,17 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test bench lint schema format typecheck migrate clean
+.PHONY: run test bench lint schema format typecheck migrate lock clean
 
-$(VENV)/.installed: requirements.txt
+# Installs come from the lock files only, every distribution pinned and its hash checked
+# (README.md, Install). `make run` needs the runtime lock; everything else the dev lock.
+PIP_INSTALL := $(PY) -m pip install --quiet --require-hashes
+
+$(VENV)/.runtime-installed: requirements/runtime.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements/runtime.txt
+	touch $@
+
+$(VENV)/.installed: requirements/dev.txt $(VENV)/.runtime-installed
+	$(PIP_INSTALL) -r requirements/dev.txt
 	touch $@
 
 ## run: everything in one process (HTTP + WebSocket + every stage), embedded defaults unless env says otherwise
 # PORT reaches settings too: RELAY_PUBLIC_URL (unsubscribe links) follows it unless set.
-run: $(VENV)/.installed
+run: $(VENV)/.runtime-installed
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py demo_setup --port $(PORT)
 	DEBUG=$${DEBUG:-1} PORT=$(PORT) $(PY) manage.py run_all --port $(PORT)
@@ -51,6 +59,14 @@ typecheck: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
+
+## lock: re-lock requirements/*.txt from the .in files (same pins where they still fit; UPGRADE=1 for the newest)
+# CPython 3.11 on Linux: the image's and CI's platform. Hashes cover every file of each release.
+LOCK := $(abspath $(VENV))/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: $(VENV)/.installed
+	cd requirements && $(LOCK) runtime.in -o runtime.txt && $(LOCK) build.in -o build.txt \
+		&& $(LOCK) dev.in -o dev.txt
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .schemathesis

@@ -17,7 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 from config.logging import configure_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("RELAY_VAR_DIR", BASE_DIR / "var"))
+# The project's own templates and static files ship inside this package, so an installed Relay
+# (pip install .) finds them as a checkout does.
+CONFIG_DIR = Path(__file__).resolve().parent
+# State (SQLite, the embedded NATS store, collected static files): var/ beside manage.py in a
+# checkout; for an installed Relay, var/ of the directory it runs in, never site-packages.
+_CHECKOUT = (BASE_DIR / "manage.py").exists()
+VAR_DIR = Path(os.environ.get("RELAY_VAR_DIR", (BASE_DIR if _CHECKOUT else Path.cwd()) / "var"))
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -89,7 +95,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [CONFIG_DIR / "templates"],
         "OPTIONS": {
             # Files first: a file template overrides the database one of the same name.
             "loaders": [
@@ -368,7 +374,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
 
 # --- Static files, i18n ---------------------------------------------------------------
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [CONFIG_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 # WhiteNoise serves collectstatic's output (the Docker image) and, without it, the source
