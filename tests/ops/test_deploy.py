@@ -61,3 +61,27 @@ def test_grafana_dashboard_and_alerts_query_only_exported_metrics(client: Client
         used = metric_names(exprs)
         assert used, exprs
         assert used <= exported, used - exported
+
+
+def test_every_compose_service_that_keeps_running_is_health_checked_and_waits_for_healthy_dependencies() -> (
+    None
+):
+    compose = load_yaml("docker-compose.yml")["services"]
+    long_running = {
+        name: svc for name, svc in compose.items() if name != "migrate" and not svc.get("profiles")
+    }
+    unchecked = {name for name, svc in long_running.items() if not svc.get("healthcheck", {}).get("test")}
+    assert unchecked == set()
+    workers = {name for name, svc in compose.items() if svc.get("command", [None])[0] == "relay"}
+    assert workers >= {"ingest", "route", "workflow", "deliver-email", "scheduler"}
+    for name in workers:
+        assert compose[name]["healthcheck"]["test"] == ["CMD", "python", "-m", "pipeline.liveness"], name
+    for name, svc in {**long_running, "migrate": compose["migrate"]}.items():
+        for dependency, condition in svc.get("depends_on", {}).items():
+            wanted = "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            assert condition["condition"] == wanted, (name, dependency)
+
+
+def test_compose_has_no_default_secret_key() -> None:
+    env = load_yaml("docker-compose.yml")["x-relay"]["environment"]
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")

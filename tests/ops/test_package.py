@@ -68,23 +68,34 @@ def test_the_wheel_holds_every_package_file_and_no_test_code(wheel: Path) -> Non
     assert b"relay = config.cli:main" in entry_points
 
 
-def test_the_installed_relay_command_runs_outside_the_checkout(wheel: Path, tmp_path: Path) -> None:
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel installed on its own; its dependencies are this venv's."""
+    site = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    # The dependencies come from this venv; Relay itself only from the installed wheel.
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "SECRET_KEY": "x" * 50, "HOME": str(tmp_path)}
+    return site
 
+
+def run_relay(site: Path, run_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `relay` command, run outside the checkout, Relay importable only from `site`."""
+    return subprocess.run(
+        [str(site / "bin" / "relay"), *args],
+        cwd=run_dir,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(run_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_installed_relay_command_runs_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
     def relay(*args: str) -> str:
-        result = subprocess.run(
-            [str(site / "bin" / "relay"), *args], cwd=run_dir, env=env, capture_output=True, text=True
-        )
+        result = run_relay(installed, tmp_path, *args, SECRET_KEY="x" * 50)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -97,9 +108,19 @@ def test_the_installed_relay_command_runs_outside_the_checkout(wheel: Path, tmp_
         "get_template('api/redoc.html'); get_template('templated_email/relay/default.email'); "
         "get_template('realtime/index.html'); print(config.__file__)",
     )
-    assert shown.strip() == str(site / "config" / "__init__.py")
+    assert shown.strip() == str(installed / "config" / "__init__.py")
     relay("collectstatic", "--noinput")
-    collected = run_dir / "var" / "staticfiles"  # state beside where it runs, not in site-packages
+    collected = tmp_path / "var" / "staticfiles"  # state beside where it runs, not in site-packages
     assert (collected / "relay" / "inbox.js").is_file()
     assert (collected / "vendor" / "chart.umd.min.js").is_file()
-    assert not (site / "var").exists()
+    assert not (installed / "var").exists()
+
+
+def test_without_secret_key_relay_refuses_to_start_and_says_what_to_set(
+    installed: Path, tmp_path: Path
+) -> None:
+    refused = run_relay(installed, tmp_path, "check")
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in refused.stderr
+    assert "DEBUG=1" in refused.stderr
+    assert run_relay(installed, tmp_path, "check", DEBUG="1").returncode == 0
