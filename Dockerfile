@@ -30,8 +30,10 @@ COPY --from=builder /opt/relay /opt/relay
 RUN useradd --system --uid 10001 --home-dir /var/lib/relay --create-home relay \
     && SECRET_KEY=collectstatic-at-build relay collectstatic --noinput --verbosity 0 \
     && chown -R relay:relay /var/lib/relay
+# `relay <command>` is manage.py's equivalent; `python manage.py <command>` works here too.
+COPY manage.py /app/manage.py
 USER relay
-WORKDIR /var/lib/relay
+WORKDIR /app
 EXPOSE 8000
 # The web server's liveness. Workers (`relay consume <stage>`, `relay scheduler`) override it
 # with `python -m pipeline.liveness`, which checks RELAY_LIVENESS_FILE's age (docker-compose.yml).
