@@ -3,7 +3,7 @@
 #   docker build -t relay .
 # The builder installs the runtime lock (every distribution's hash checked) and Relay's own
 # wheel into a venv; the final image is python:3.11-slim with that venv and nothing else:
-# no compiler, no test, lint or benchmark tool (requirements/dev.in stays out).
+# no compiler, no pip or setuptools, no test, lint or benchmark tool (requirements/dev.in stays out).
 
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -15,7 +15,7 @@ RUN python -m venv /opt/relay \
 COPY . /src
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels /src \
     && /opt/relay/bin/pip install --no-deps /wheels/relay-*.whl \
-    && /opt/relay/bin/pip uninstall --yes pip
+    && /opt/relay/bin/pip uninstall --yes pip setuptools
 
 FROM python:3.11-slim
 ENV PATH=/opt/relay/bin:$PATH \
