@@ -85,9 +85,11 @@ class NatsCluster:
         return ",".join(self.urls)
 
     def start(self, wait: float = 30.0) -> NatsCluster:
-        """Start every node and wait until the cluster has a JetStream meta leader."""
+        """Start every node not running (all of them at first; those killed, after ``kill``) and
+        wait until the cluster has a JetStream meta leader."""
         for node in self.nodes:
-            self._launch(node)
+            if not node.running:
+                self._launch(node)
         self.wait_ready(wait)
         return self
 
@@ -97,6 +99,17 @@ class NatsCluster:
         if node.process is not None and node.running:
             node.process.send_signal(signal.SIGKILL)
             node.process.wait()
+
+    def pause(self, index: int) -> None:
+        """SIGSTOP one node: it holds its connections but answers nothing (a hung machine)."""
+        node = self.nodes[index]
+        if node.process is not None and node.running:
+            node.process.send_signal(signal.SIGSTOP)
+
+    def resume(self, index: int) -> None:
+        node = self.nodes[index]
+        if node.process is not None and node.running:
+            node.process.send_signal(signal.SIGCONT)
 
     def restart(self, index: int, wait: float = 30.0) -> None:
         """Start a stopped or killed node again (same name, ports, store) and wait for it to rejoin."""
@@ -129,6 +142,7 @@ class NatsCluster:
         """Stop every node (SIGTERM, SIGKILL after 10s) and remove the temp dir if it made one."""
         for node in self.nodes:
             if node.process is not None and node.running:
+                node.process.send_signal(signal.SIGCONT)  # a paused node would not stop
                 node.process.terminate()
         for node in self.nodes:
             if node.process is None:

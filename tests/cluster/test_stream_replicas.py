@@ -24,14 +24,6 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, settings: Any) -> Iterator[NatsCluster]:
-    """Three nodes; NATS_URL lists all of them, as a deployment would."""
-    with NatsCluster(3, base_dir=tmp_path / "cluster") as running:
-        settings.NATS_URL = running.url
-        yield running
-
-
-@pytest.fixture
 def single_server(tmp_path: Path, settings: Any) -> Iterator[str]:
     port = free_port()
     process = start_nats_server(port, tmp_path / "single")

@@ -119,18 +119,27 @@ async def stages(*labels: str) -> AsyncIterator[None]:
 
 
 class Worker:
-    """``manage.py consume deliver --channel X`` as a child process that tests may SIGKILL."""
+    """``manage.py consume deliver --channel X`` (or ``consume <stage>`` for a channel of None) as a
+    child process that tests may SIGKILL; ``replica`` tells side-by-side copies' logs apart."""
 
-    def __init__(self, channel: str, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self, channel: str | None, log_dir: Path, stage: str = "deliver", replica: int = 0, **env: str
+    ) -> None:
         self.channel, self.env, self.log_dir = channel, env, log_dir
+        self.args = [stage, "--channel", channel] if channel else [stage]
+        self.name = "-".join(self.args[::2]) + (f"-r{replica}" if replica else "")
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}-{self.starts}.log"
+
     def start(self) -> None:
         self.starts += 1
-        log = open(self.log_dir / f"deliver-{self.channel}-{self.starts}.log", "wb")  # noqa: SIM115
+        log = open(self.log_file, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "consume", "deliver", "--channel", self.channel],
+            [sys.executable, str(ROOT / "manage.py"), "consume", *self.args],
             env=subprocess_env(**self.env),
             cwd=ROOT,
             stdout=log,
@@ -140,7 +149,7 @@ class Worker:
 
     def ready(self) -> bool:
         """Consuming: a kill now lands mid-stream, not during start-up on a loaded machine."""
-        return b'"stage_started"' in (self.log_dir / f"deliver-{self.channel}-{self.starts}.log").read_bytes()
+        return b'"stage_started"' in self.log_file.read_bytes()
 
     def signal(self, sig: signal.Signals) -> None:
         assert self.process is not None
