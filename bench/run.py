@@ -63,7 +63,7 @@ def _setup_django(env: BenchEnvironment) -> str:
     call_command("migrate", verbosity=0, interactive=False)
 
     async def streams() -> None:
-        nc = await nats_client.connect("relay-bench-setup", servers=[env.nats_url])
+        nc = await nats_client.connect("relay-bench-setup", servers=env.nats_servers)
         await jetstream.setup_streams(nc.jetstream(), Names(env.nats_prefix))
         await nc.close()
 
@@ -78,7 +78,7 @@ def _delete_streams(env: BenchEnvironment) -> None:
 
     async def delete() -> None:
         nc = await nats_client.connect(
-            "relay-bench-teardown", servers=[env.nats_url], max_reconnect_attempts=1
+            "relay-bench-teardown", servers=env.nats_servers, max_reconnect_attempts=1
         )
         await jetstream.delete_streams(nc.jetstream(), Names(env.nats_prefix))
         await nc.close()
@@ -140,8 +140,14 @@ def execute(options: Options, console: Console) -> Figures:
     )
     if options.server == "uvicorn" and options.workers > 1:
         figures.server = f"uvicorn x{options.workers}"
-    env = prepare()
+    env = prepare(options.cluster, options.sync_interval)
     figures.mode = env.mode
+    figures.nats = {
+        "nodes": max(1, len(env.nats_servers)),
+        "stream_replicas": env.stream_replicas,
+        "sync_interval": env.sync_interval or "default",
+        "started_by_bench": bool(env.nats_pids()),
+    }
     sink = SmtpCounter(env.smtp_port)
     pipeline = Pipeline(env, options)
     try:
@@ -288,7 +294,7 @@ def _measure(
 
     size = len(event_message(batch_bodies[0], "0" * 64))  # what the API publishes for one event
     messages = max(n, 2000 if options.quick else 5000)
-    ceiling = measure_ceiling(env.nats_url, f"{env.nats_prefix}c.", messages, size)
+    ceiling = measure_ceiling(env.nats_servers, f"{env.nats_prefix}c.", messages, size, env.stream_replicas)
     progress.update(task, completed=1)
     figures.ceiling_per_s, figures.ceiling_publish_per_s = ceiling.end_to_end_per_s, ceiling.publish_per_s
 

@@ -108,3 +108,27 @@ def test_replicas_share_each_stage_and_postgres_writes_are_counted_per_phase() -
     assert database["single"]["rows_inserted"] >= 3
     assert database["batch"]["rows_inserted"] > database["single"]["rows_inserted"]
     assert all(values["commits"] > 0 and values["wal_bytes"] > 0 for values in database.values())
+
+
+@pytest.mark.cluster
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL", "").startswith("redis"),
+    reason="replicas need Redis (a cross-process channel layer)",
+)
+def test_the_same_phases_run_on_a_three_node_cluster_with_replicated_streams() -> None:
+    args = ["--quick", "--events", "40", "--subscribers", "8", "--ws-clients", "2", "--rate", "20"]
+    args += ["--latency-seconds", "1", "--concurrency", "4", "--batch-size", "20", "--workflow-runs", "10"]
+    args += ["--inbox-rows", "0", "--cluster", "3", "--replicas", "2", "--sync-interval", "always"]
+    figures = _run_bench(args, timeout=240)
+    assert (figures["lost"], figures["duplicated"], figures["workflow"]["lost"]) == (0, 0, 0)
+    assert figures["nats"] == {
+        "nodes": 3,
+        "stream_replicas": 3,
+        "sync_interval": "always",
+        "started_by_bench": True,
+    }
+    assert "cluster of 3 (R3, sync_interval always)" in figures["mode"]
+    # The three servers are the run's own and measured one by one (stream leaders do more).
+    nodes = {label for label in figures["cpu_ms_per_event"] if label.startswith("nats")}
+    assert nodes and nodes <= {"nats#1", "nats#2", "nats#3"}
+    assert figures["ceiling_per_s"] > 0
