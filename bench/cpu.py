@@ -68,17 +68,23 @@ def _all_processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = False) -> dict[str, float]:
-    """CPU seconds so far per label: each root with its descendants, the services, the bench.
+Snapshot = dict[tuple[str, int], float]  # (label, pid) -> CPU seconds so far
+
+
+def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = False) -> Snapshot:
+    """CPU seconds so far of each process, labelled: each root with its descendants, the
+    services, the bench itself.
 
     ``database`` restricts PostgreSQL backends to that database's; with ``own_nats`` the NATS
-    servers are among ``roots`` and no other ``nats-server`` is counted.
+    servers are among ``roots`` and no other ``nats-server`` is counted. Kept per process, not
+    per label, because processes come and go within a phase (a Django connection lives 60 s,
+    so its backend is replaced): a label's sum would drop when one exits.
     """
     processes = _all_processes()
     children: dict[int, list[int]] = defaultdict(list)
     for pid, (_, ppid, _) in processes.items():
         children[ppid].append(pid)
-    totals: dict[str, float] = defaultdict(float)
+    found: Snapshot = {}
     claimed: set[int] = set()
     for label, root in roots.items():
         stack = [root]
@@ -86,7 +92,7 @@ def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = Fals
             pid = stack.pop()
             if pid in processes and pid not in claimed:
                 claimed.add(pid)
-                totals[label] += processes[pid][2]
+                found[label, pid] = processes[pid][2]
                 stack.extend(children[pid])
     for pid, (name, _, seconds) in processes.items():
         service = SERVICES.get(name)
@@ -96,17 +102,23 @@ def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = Fals
             # backends are renamed "postgres: user db ..." on some systems
             service = _postgres_label(pid, database)
         if service is not None and pid not in claimed:
-            totals[service] += seconds
+            found[service, pid] = seconds
     times = os.times()
-    totals["bench (load + sockets)"] = times.user + times.system
-    return dict(totals)
+    found["bench (load + sockets)", os.getpid()] = times.user + times.system
+    return found
 
 
-def per_event_ms(before: Mapping[str, float], after: Mapping[str, float], events: int) -> dict[str, float]:
-    """Milliseconds of CPU per event between two snapshots, largest first."""
+def per_event_ms(before: Snapshot, after: Snapshot, events: int) -> dict[str, float]:
+    """Milliseconds of CPU per event per label between two snapshots, largest first.
+
+    A process born in between counts from zero; one that exited in between is not seen
+    (its last moments are missed: the figure is a floor for labels whose processes churn).
+    """
     if events <= 0:
         return {}
-    spent = {label: after[label] - before.get(label, 0.0) for label in after}
+    spent: dict[str, float] = defaultdict(float)
+    for (label, pid), seconds in after.items():
+        spent[label] += seconds - before.get((label, pid), 0.0)
     return {
         label: round(1000 * seconds / events, 2)
         for label, seconds in sorted(spent.items(), key=lambda item: -item[1])

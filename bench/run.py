@@ -86,7 +86,7 @@ def _delete_streams(env: BenchEnvironment) -> None:
     asyncio.run(delete())
 
 
-Usage = tuple[dict[str, float], dict[str, float]]
+Usage = tuple[cpu.Snapshot, dict[str, float]]
 
 
 def _usage(env: BenchEnvironment, pipeline: Pipeline, options: Options, *, cpu_first: bool) -> Usage:
@@ -95,7 +95,7 @@ def _usage(env: BenchEnvironment, pipeline: Pipeline, options: Options, *, cpu_f
     after the CPU at the end of a phase, before it at the start."""
     roots = {**pipeline.pids(), **env.nats_pids()}
 
-    def processes() -> dict[str, float]:
+    def processes() -> cpu.Snapshot:
         return cpu.snapshot(roots, database=env.database_name, own_nats=bool(env.nats_pids()))
 
     def database() -> dict[str, float]:
