@@ -88,7 +88,7 @@ def test_replicas_share_each_stage_and_postgres_writes_are_counted_per_phase() -
     args = ["--quick", "--events", "60", "--subscribers", "10", "--ws-clients", "3", "--rate", "20"]
     args += ["--latency-seconds", "1", "--concurrency", "4", "--batch-size", "25", "--workflow-runs", "10"]
     args += ["--inbox-rows", "0", "--replicas", "2", "--db-stats"]
-    figures = _run_bench(args, timeout=200)
+    figures = _run_bench(args, timeout=300)
     assert (figures["replicas"], figures["lost"], figures["duplicated"]) == (2, 0, 0)
     # Every stage and the scheduler ran twice; the per-process labels say which replica spent what.
     processes = figures["cpu_ms_per_event"].keys()
@@ -119,7 +119,7 @@ def test_the_same_phases_run_on_a_three_node_cluster_with_replicated_streams() -
     args = ["--quick", "--events", "40", "--subscribers", "8", "--ws-clients", "2", "--rate", "20"]
     args += ["--latency-seconds", "1", "--concurrency", "4", "--batch-size", "20", "--workflow-runs", "10"]
     args += ["--inbox-rows", "0", "--cluster", "3", "--replicas", "2", "--sync-interval", "always"]
-    figures = _run_bench(args, timeout=240)
+    figures = _run_bench(args, timeout=300)
     assert (figures["lost"], figures["duplicated"], figures["workflow"]["lost"]) == (0, 0, 0)
     assert figures["nats"] == {
         "nodes": 3,
