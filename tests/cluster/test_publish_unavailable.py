@@ -70,3 +70,13 @@ def test_every_node_killed_answers_503_and_the_restarted_cluster_202(
     cluster.start()  # all three again, with their stores
     response = retried(client, body)
     assert response.status_code == 202, response.content
+
+
+def test_health_reaches_the_cluster_through_any_listed_node_that_is_up(
+    cluster: NatsCluster, settings: Any, client: APIClient
+) -> None:
+    cluster.kill(0)
+    settings.NATS_URL = ",".join([cluster.nodes[0].url, cluster.nodes[0].url, cluster.nodes[1].url])
+    for _ in range(5):  # nats-py picks servers in random order: every order must work
+        body = client.get("/api/health").json()
+        assert body["services"]["nats"]["status"] == "ok", body
