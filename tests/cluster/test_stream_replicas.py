@@ -192,3 +192,24 @@ def test_a_work_stream_with_the_wrong_retention_stops_setup(single_server: str) 
     with pytest.raises(CommandError) as refused:
         call_command("pipeline_setup")
     assert "its retention is limits and Relay needs workqueue" in str(refused.value)
+
+
+def test_the_configured_server_refuses_replicas_it_cannot_keep(nats_url: str, settings: Any) -> None:
+    """The suite's own NATS (2.9.10 in CI) is a single server: on 2.9 a live stream would take R3
+    silently and keep one copy, so Relay checks for a cluster itself."""
+    settings.RELAY_NATS_PREFIX = f"{settings.RELAY_NATS_PREFIX}replicas."
+    call_command("pipeline_setup")
+    try:
+        settings.RELAY_STREAM_REPLICAS = 3
+        with pytest.raises(CommandError) as refused:
+            call_command("pipeline_setup")
+        assert "The live stream has 1 replica(s)" in str(refused.value)
+        assert set(streams_state(nats_url).values()) == {(1, 1)}
+    finally:
+
+        async def delete() -> None:
+            nc = await nats.connect(nats_url)
+            await jetstream.delete_streams(nc.jetstream(), names())
+            await nc.close()
+
+        asyncio.run(delete())
