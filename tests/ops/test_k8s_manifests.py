@@ -239,6 +239,8 @@ def test_every_deployment_has_probes_resources_and_a_disruption_budget(objects: 
         selector = workload["spec"]["selector"]["matchLabels"]
         assert selector.items() <= workload["spec"]["template"]["metadata"]["labels"].items(), name
         assert budgets.count(selector) == 1, f"{name}: one PodDisruptionBudget with its selector"
+        (spread,) = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert spread["labelSelector"]["matchLabels"] == selector, f"{name}: spread its own replicas"
         floor = autoscaled.get(name, workload["spec"].get("replicas", 1))
         assert floor >= 2, f"{name}: a PodDisruptionBudget of 1 needs 2 replicas at least"
         ports = {port["name"] for port in relay.get("ports", [])}
