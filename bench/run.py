@@ -348,6 +348,7 @@ def _workflow_phase(
             return await phase.post_and_read(client, bodies, options.batch_size, 4, advance)
 
     label = f"workflow runs ({phase.DELAY_SECONDS} s delay, half read)"
+    usage = _usage(env, pipeline, options, cpu_first=False)
     posted = _phase(progress, label, len(bodies), post_and_read)
     accepted = len(posted.posted.accepted)
     _drain(
@@ -364,6 +365,9 @@ def _workflow_phase(
         return {k: v for k, v in sink.counts().per_event.items() if k.startswith(f"{prefix}-")}
 
     _drain(progress, "  emails (unread ones)", len(owed.emailed), lambda: len(emails()), 30.0, pipeline)
+    # Per run: its in-app message, the read of half of them, the wake-up, the email of the rest.
+    per_run = _per_event(usage, _usage(env, pipeline, options, cpu_first=True), len(bodies))
+    figures.record_phase("workflow", *per_run, stage_of)
     sent = emails()
     figures.workflow_runs = accepted
     figures.workflow_read = len(owed.not_emailed)

@@ -95,16 +95,17 @@ def test_replicas_share_each_stage_and_postgres_writes_are_counted_per_phase() -
     assert not processes & {"ingest", "deliver-in_app"}
     # Both replicas of a stage are started and ready; CPU in the latency phase at 20/s may still
     # land on one of them, so the per-stage sum is what is compared.
-    assert set(figures["cpu_ms_per_stage"]) == {"single", "batch", "latency"}
+    assert set(figures["cpu_ms_per_stage"]) == {"single", "batch", "workflow", "latency"}
     for phase in ("single", "batch"):
         assert {"uvicorn", "ingest", "deliver-in_app", "postgresql"} <= figures["cpu_ms_per_stage"][
             phase
         ].keys()
     assert figures["cpu_ms_per_stage"]["batch"]["deliver-email"] > 0
+    assert figures["cpu_ms_per_stage"]["workflow"]["workflow"] > 0
     # PostgreSQL's writes per event: an in-app event inserts its event, notification, delivery,
     # timeline and inbox rows; in the batch phase each event also has an email delivery.
     database = figures["postgres_per_event"]
-    assert set(database) == {"single", "batch", "latency"}
+    assert set(database) == {"single", "batch", "workflow", "latency"}
     assert database["single"]["rows_inserted"] >= 3
     assert database["batch"]["rows_inserted"] > database["single"]["rows_inserted"]
     assert all(values["commits"] > 0 and values["wal_bytes"] > 0 for values in database.values())
