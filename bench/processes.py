@@ -88,7 +88,7 @@ class Pipeline:
             "--workers", str(self.options.workers),
         ]  # fmt: skip
 
-    def start(self, timeout_per_replica: float = 60.0) -> None:
+    def start(self, timeout_per_replica: float = 120.0) -> None:
         """Start every process; wait until each stage has started and the API answers. Each
         replica adds its share of Django start-ups on the same cores, hence the longer wait."""
         timeout = timeout_per_replica * self.options.replicas
