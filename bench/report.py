@@ -48,8 +48,8 @@ class Figures:
     inbox: dict[str, Any] = field(default_factory=dict)
     replicas: int = 1
     nats: dict[str, Any] = field(default_factory=dict)  # nodes, stream copies, sync_interval
-    # Per phase (single, batch, workflow (per run), latency): CPU ms per event summed over each stage's replicas,
-    # and what PostgreSQL wrote per event (bench/pgstats.py).
+    # Per phase (single, batch, workflow (per run), latency): CPU ms per event summed over
+    # each stage's replicas, and what PostgreSQL wrote per event (bench/pgstats.py).
     cpu_ms_per_stage: dict[str, dict[str, float]] = field(default_factory=dict)
     postgres_per_event: dict[str, dict[str, float]] = field(default_factory=dict)
 
