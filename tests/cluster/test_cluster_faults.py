@@ -94,6 +94,18 @@ class Poster:
                 await asyncio.sleep(float(response.headers["Retry-After"]))
 
 
+def resends_by_phase(received: list[str], marks: dict[str, int]) -> dict[str, int]:
+    """Which kill each repeated copy followed, from the sink's message count at each kill."""
+    seen: set[str] = set()
+    phases: Counter[str] = Counter()
+    for index, event in enumerate(received):
+        if event in seen:
+            passed = [name for name, at in marks.items() if index >= at]  # marks in time order
+            phases[passed[-1] if passed else "before the kills"] += 1
+        seen.add(event)
+    return dict(phases)
+
+
 async def events_stream_leader(cluster: NatsCluster) -> int:
     """The node leading the events stream: killing it forces an election mid-run."""
     nc = await nats.connect(cluster.urls)
@@ -145,6 +157,7 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
         # A NATS node dies while events are coming in and going out: the events stream's leader.
         await wait_until(lambda: len(poster.accepted) >= EVENTS // 5, timeout=PHASE_TIMEOUT, interval=0.1)
         node = await events_stream_leader(cluster)
+        marks = {"after the node kill": len(at_smtp_sink(smtp_sink))}
         cluster.kill(node)
         killed_at = len(poster.accepted)
         await wait_until(
@@ -154,6 +167,7 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
 
         # Then one worker of every stage, restarted at once; its twin carries on meanwhile.
         await wait_until(sent_status, timeout=120, interval=0.2)  # deliveries are under way
+        marks["after the worker kills"] = len(at_smtp_sink(smtp_sink))
         for worker in workers[::REPLICAS]:
             worker.signal(signal.SIGKILL)
             worker.start()
@@ -176,10 +190,18 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
 
     inbox = count(accepted, await sync_to_async(in_inbox)())
     mailbox = count(accepted, in_mailbox(smtp_sink))
-    resends = count(accepted, at_smtp_sink(smtp_sink)).duplicated
+    raw = at_smtp_sink(smtp_sink)
+    resends = count(accepted, raw).duplicated
     statuses = dict(sorted(poster.statuses.items()))
     inbox.show("cluster, in_app", capsys, node_kills=1, worker_kills=len(STAGES), api=statuses)
-    mailbox.show("cluster, email", capsys, smtp_resends=resends, bound=email_kills, api=statuses)
+    mailbox.show(
+        "cluster, email",
+        capsys,
+        smtp_resends=resends,
+        bound=email_kills,
+        resent=resends_by_phase(raw, marks),
+        api=statuses,
+    )
 
     assert (inbox.delivered, inbox.lost, inbox.duplicated) == (EVENTS, 0, 0)
     assert (mailbox.delivered, mailbox.lost, mailbox.duplicated) == (EVENTS, 0, 0)
