@@ -206,5 +206,6 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
     assert (inbox.delivered, inbox.lost, inbox.duplicated) == (EVENTS, 0, 0)
     assert (mailbox.delivered, mailbox.lost, mailbox.duplicated) == (EVENTS, 0, 0)
     # One email in flight per killed email worker (one SMTP connection, acceptances recorded
-    # before the next send: pipeline/acceptances.py); a NATS node's death re-sends nothing.
+    # before the next send: pipeline/acceptances.py). A node's death re-sends nothing while
+    # its elections end within WORKER_ACK_WAIT (docs/ARCHITECTURE.md, "A NATS cluster").
     assert resends <= email_kills
