@@ -51,10 +51,12 @@ STAGES: list[tuple[str, str | None]] = [
     ("deliver", "in_app"),
 ]
 REPLICAS = 2
-# The workers' ack_wait: longer than a leader election plus a reconnect (a few seconds). With
-# the suite's 3 s, a batch in hand whose heartbeats went to the dead node was handed to the twin
-# while still being sent, and 131 to 280 emails of 1,000 went out twice (README, Reliability).
-WORKER_ACK_WAIT = 15
+# The workers' ack_wait: production's 30 s, well above a leader election. A heartbeat sent while
+# a consumer has no leader is lost, and the new leader redelivers ack_wait after the last one it
+# saw, to the twin, while the first worker may still be sending (docs/ARCHITECTURE.md, "A NATS
+# cluster"): with the suite's 3 s, 131 to 280 emails of 1,000 went out twice; with 15 s on a
+# machine at a load average of 20, 27 of 1,000 once and 98 of 10,000 once.
+WORKER_ACK_WAIT = 30
 
 
 class Poster:
@@ -92,18 +94,6 @@ class Poster:
                     return  # anything else is a failure the test reports
                 self.retry_after.add(response.headers.get("Retry-After", ""))
                 await asyncio.sleep(float(response.headers["Retry-After"]))
-
-
-def resends_by_phase(received: list[str], marks: dict[str, int]) -> dict[str, int]:
-    """Which kill each repeated copy followed, from the sink's message count at each kill."""
-    seen: set[str] = set()
-    phases: Counter[str] = Counter()
-    for index, event in enumerate(received):
-        if event in seen:
-            passed = [name for name, at in marks.items() if index >= at]  # marks in time order
-            phases[passed[-1] if passed else "before the kills"] += 1
-        seen.add(event)
-    return dict(phases)
 
 
 async def events_stream_leader(cluster: NatsCluster) -> int:
@@ -157,7 +147,6 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
         # A NATS node dies while events are coming in and going out: the events stream's leader.
         await wait_until(lambda: len(poster.accepted) >= EVENTS // 5, timeout=PHASE_TIMEOUT, interval=0.1)
         node = await events_stream_leader(cluster)
-        marks = {"after the node kill": len(at_smtp_sink(smtp_sink))}
         cluster.kill(node)
         killed_at = len(poster.accepted)
         await wait_until(
@@ -167,7 +156,6 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
 
         # Then one worker of every stage, restarted at once; its twin carries on meanwhile.
         await wait_until(sent_status, timeout=120, interval=0.2)  # deliveries are under way
-        marks["after the worker kills"] = len(at_smtp_sink(smtp_sink))
         for worker in workers[::REPLICAS]:
             worker.signal(signal.SIGKILL)
             worker.start()
@@ -190,8 +178,7 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
 
     inbox = count(accepted, await sync_to_async(in_inbox)())
     mailbox = count(accepted, in_mailbox(smtp_sink))
-    raw = at_smtp_sink(smtp_sink)
-    resends = count(accepted, raw).duplicated
+    resends = count(accepted, at_smtp_sink(smtp_sink)).duplicated
     statuses = dict(sorted(poster.statuses.items()))
     inbox.show("cluster, in_app", capsys, node_kills=1, worker_kills=len(STAGES), api=statuses)
     mailbox.show(
@@ -199,7 +186,6 @@ async def test_a_nats_node_and_one_worker_of_every_stage_killed_lose_nothing_and
         capsys,
         smtp_resends=resends,
         bound=email_kills,
-        resent=resends_by_phase(raw, marks),
         api=statuses,
     )
 
