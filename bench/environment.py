@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -89,11 +90,25 @@ class BenchEnvironment:
             self._nats_process.terminate()
             self._nats_process.wait(timeout=10)
         if self._postgres_db:
-            with psycopg.connect(self._postgres_admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self._postgres_db}" WITH (FORCE)')
+            _drop_database(self._postgres_admin_url, self._postgres_db)
         if self.redis_url:
             _delete_redis_prefix(self.redis_url, self.cache_prefix)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _drop_database(admin_url: str, name: str, attempts: int = 3) -> None:
+    """Drop the run's database, again if the server cut the connection: on a shared server
+    another session may terminate every backend (``AdminShutdown``), and a finished run's
+    figures must not be lost to its clean-up."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(1.0)
 
 
 def _delete_redis_prefix(url: str, prefix: str) -> None:
