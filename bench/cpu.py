@@ -44,12 +44,17 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _postgres_label(pid: int, database: str) -> str | None:
+BENCH_QUERIES = "postgresql (bench's own queries)"
+
+
+def _postgres_label(pid: int, database: str, bench_backend: int) -> str | None:
     """Which PostgreSQL process this is: the run's backend, background work, or someone else's.
 
     A backend's title is ``postgres: <cluster>: <user> <database> <client>(<port>) <state>``;
     a background process has no client address.
     """
+    if pid == bench_backend:
+        return BENCH_QUERIES  # the load generator's polling ("delivered yet?"), not the pipeline's
     if not database:
         return "postgresql"
     title = _cmdline(pid)
@@ -71,12 +76,15 @@ def _all_processes() -> dict[int, tuple[str, int, float]]:
 Snapshot = dict[tuple[str, int], float]  # (label, pid) -> CPU seconds so far
 
 
-def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = False) -> Snapshot:
+def snapshot(
+    roots: Mapping[str, int], database: str = "", own_nats: bool = False, bench_backend: int = 0
+) -> Snapshot:
     """CPU seconds so far of each process, labelled: each root with its descendants, the
     services, the bench itself.
 
     ``database`` restricts PostgreSQL backends to that database's; with ``own_nats`` the NATS
-    servers are among ``roots`` and no other ``nats-server`` is counted. Kept per process, not
+    servers are among ``roots`` and no other ``nats-server`` is counted; ``bench_backend`` is the
+    PostgreSQL backend of this process's own connection, reported apart. Kept per process, not
     per label, because processes come and go within a phase (a Django connection lives 60 s,
     so its backend is replaced): a label's sum would drop when one exits.
     """
@@ -100,7 +108,7 @@ def snapshot(roots: Mapping[str, int], database: str = "", own_nats: bool = Fals
             continue
         if service == "postgresql" or (service is None and name.startswith("postgres")):
             # backends are renamed "postgres: user db ..." on some systems
-            service = _postgres_label(pid, database)
+            service = _postgres_label(pid, database, bench_backend)
         if service is not None and pid not in claimed:
             found[service, pid] = seconds
     times = os.times()

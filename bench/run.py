@@ -89,6 +89,16 @@ def _delete_streams(env: BenchEnvironment) -> None:
 Usage = tuple[cpu.Snapshot, dict[str, float]]
 
 
+def _bench_backend() -> int:
+    """The PostgreSQL backend serving this process's queries (its drains poll the database)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    connection.ensure_connection()
+    return int(connection.connection.info.backend_pid)
+
+
 def _usage(env: BenchEnvironment, pipeline: Pipeline, options: Options, *, cpu_first: bool) -> Usage:
     """CPU per process and, with ``--db-stats``, PostgreSQL's counters now. The counters wait
     for the statistics to reach the server, so that wait is kept out of the CPU window: taken
@@ -96,7 +106,12 @@ def _usage(env: BenchEnvironment, pipeline: Pipeline, options: Options, *, cpu_f
     roots = {**pipeline.pids(), **env.nats_pids()}
 
     def processes() -> cpu.Snapshot:
-        return cpu.snapshot(roots, database=env.database_name, own_nats=bool(env.nats_pids()))
+        return cpu.snapshot(
+            roots,
+            database=env.database_name,
+            own_nats=bool(env.nats_pids()),
+            bench_backend=_bench_backend(),
+        )
 
     def database() -> dict[str, float]:
         return pgstats.snapshot(env.database_url) if options.db_stats else {}
