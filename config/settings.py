@@ -208,6 +208,15 @@ RELAY_FETCH_BATCH = int(os.environ.get("RELAY_FETCH_BATCH", "200"))
 RELAY_FETCH_LINGER = float(os.environ.get("RELAY_FETCH_LINGER", "0.02"))
 RELAY_FETCH_LINGER_FROM = int(os.environ.get("RELAY_FETCH_LINGER_FROM", "4"))
 RELAY_ACK_WAIT = float(os.environ.get("RELAY_ACK_WAIT", "30"))
+# In-app deliver partitions (core/names.py): each subscriber's in-app messages go through one
+# partition, owned by one in-app worker at a time, so they are stored and pushed in order.
+# More partitions than in-app workers lets workers be added; change it only with the in-app
+# consumers drained (a message on a partition that no longer exists waits for the scheduler's
+# stranded re-dispatch).
+RELAY_IN_APP_PARTITIONS = int(os.environ.get("RELAY_IN_APP_PARTITIONS", "8"))
+# Seconds between an in-app worker's looks at its partition leases (taking its fair share,
+# giving back the excess, noticing a lost lock).
+RELAY_PARTITION_CHECK_INTERVAL = float(os.environ.get("RELAY_PARTITION_CHECK_INTERVAL", "2"))
 # This process's label among the replicas of its stage in metrics (stage_messages_processed);
 # empty: <hostname>:<pid>. Kubernetes sets it to the pod's name.
 RELAY_REPLICA_ID = os.environ.get("RELAY_REPLICA_ID", "")

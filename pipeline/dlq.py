@@ -81,7 +81,7 @@ def _replay_chunk(ids: list[int]) -> ReplayReport:
         letters = list(
             DeadLetter.objects.select_for_update(skip_locked=True)
             .filter(pk__in=ids, replayed_at__isnull=True, discarded_at__isnull=True)
-            .select_related("delivery")
+            .select_related("delivery__notification")
         )
         # Only failed deliveries replay; one that was sent meanwhile is already done.
         replayed = set(
@@ -94,7 +94,7 @@ def _replay_chunk(ids: list[int]) -> ReplayReport:
     results = get_publisher().publish_many(
         [
             (
-                n.deliver_subject(dl.channel),
+                n.deliver_subject(dl.channel, dl.delivery.notification.subscriber_id),
                 encode({"delivery_id": dl.delivery_id}),
                 f"d{dl.delivery_id}-r{dl.pk}",
             )

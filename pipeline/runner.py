@@ -2,29 +2,32 @@
 
 Stopping (SIGTERM, Ctrl-C) lets the batch in hand finish, commit and ack; anything
 fetched but not acked comes back after ``ack_wait``, and the stages are idempotent.
+
+A partitioned channel (in-app) runs instead as ``pipeline.partitions`` says: this worker's
+share of the partitions, each consumed in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 import structlog
 from django.conf import settings
 from nats import errors as nats_errors
-from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.js.errors import ServiceUnavailableError
 
 from core import metrics, nats_client
 from core.channel_names import channel_names
-from core.names import Names, names
+from core.names import PARTITIONED_CHANNELS, Names, names
 from pipeline import jetstream
 from pipeline.context import StageContext
 from pipeline.liveness import liveness
+from pipeline.partitions import Handler, run_partitioned
 from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
@@ -33,7 +36,6 @@ from pipeline.stages.workflow import workflow
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[list[Msg], StageContext], Awaitable[None]]
 ERROR_PAUSE = 1.0
 
 
@@ -43,6 +45,8 @@ class StageSpec:
     durable: str
     stream: str
     handler: Handler
+    channel: str = ""
+    partitioned: bool = False  # one durable per partition (``durable`` is then unused)
 
 
 def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
@@ -54,7 +58,12 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
         return StageSpec("workflow", "workflow", n.work_stream, workflow)
     if stage == "deliver" and channel in channel_names():
         return StageSpec(
-            f"deliver:{channel}", n.deliver_durable(channel), n.work_stream, partial(deliver, channel=channel)
+            f"deliver:{channel}",
+            n.deliver_durable(channel),
+            n.work_stream,
+            partial(deliver, channel=channel),
+            channel,
+            partitioned=channel in PARTITIONED_CHANNELS,
         )
     raise ValueError(f"Unknown stage {stage!r} (channel {channel!r})")
 
@@ -68,6 +77,9 @@ def all_stage_specs(n: Names) -> list[StageSpec]:
 async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None = None) -> None:
     """Consume until ``stop`` is set. Errors pause the loop; they never end it."""
     batch_size = batch_size or int(settings.RELAY_FETCH_BATCH)
+    if spec.partitioned:
+        await run_partitioned(spec.label, spec.channel, spec.stream, spec.handler, stop, batch_size)
+        return
     linger = float(settings.RELAY_FETCH_LINGER)
     linger_from = int(settings.RELAY_FETCH_LINGER_FROM)
     bound = log.bind(stage=spec.label)

@@ -55,6 +55,7 @@ log = structlog.get_logger(__name__)
 class Claimed:
     delivery_id: int
     channel: str
+    subscriber_id: int
     status: str
     not_before: datetime
 
@@ -105,7 +106,7 @@ def claim_due(now: datetime, limit: int) -> list[Claimed]:
             for row in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(not_expired, status__in=lifecycle.WAITING, not_before__lte=now)
             .order_by("not_before", "pk")
-            .values_list("pk", "channel", "status", "not_before")[:limit]
+            .values_list("pk", "channel", "notification__subscriber_id", "status", "not_before")[:limit]
         ]
         released = set(lifecycle.release_due(c.delivery_id for c in claimed))
     return [c for c in claimed if c.delivery_id in released]
@@ -116,11 +117,13 @@ def claim_stranded(now: datetime, limit: int) -> list[Claimed]:
     cutoff = now - timedelta(seconds=float(settings.RELAY_STRANDED_AFTER))
     with transaction.atomic():
         claimed = [
-            Claimed(pk, channel, DeliveryStatus.PENDING, now)
-            for pk, channel in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            Claimed(pk, channel, subscriber_id, DeliveryStatus.PENDING, now)
+            for pk, channel, subscriber_id in Delivery.objects.select_for_update(
+                skip_locked=True, of=("self",)
+            )
             .filter(status=DeliveryStatus.PENDING, updated_at__lt=cutoff)
             .order_by("updated_at", "pk")
-            .values_list("pk", "channel")[:limit]
+            .values_list("pk", "channel", "notification__subscriber_id")[:limit]
         ]
         redispatched = set(lifecycle.redispatch(c.delivery_id for c in claimed))
     return [c for c in claimed if c.delivery_id in redispatched]
@@ -140,7 +143,11 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
         await publish_all(
             js,
             (
-                Outgoing(n.deliver_subject(c.channel), encode({"delivery_id": c.delivery_id}), c.msg_id)
+                Outgoing(
+                    n.deliver_subject(c.channel, c.subscriber_id),
+                    encode({"delivery_id": c.delivery_id}),
+                    c.msg_id,
+                )
                 for c in claimed + stranded
             ),
         )

@@ -46,7 +46,7 @@ class Advanced:
     it stopped on a wait that a read can end (checked again once this commit is visible)."""
 
     run_id: int
-    dispatch: list[tuple[str, int]] = field(default_factory=list)
+    dispatch: list[tuple[str, int, int]] = field(default_factory=list)  # channel, delivery, subscriber
     status: str = ""
     waits_for_read: bool = False
 
@@ -121,7 +121,7 @@ def _walk(run: Run, sender: Sender, now: datetime, result: Advanced) -> None:
         _record(run, state, outcome)
         delivery = outcome.delivery
         if delivery is not None and delivery.status == DeliveryStatus.PENDING:
-            result.dispatch.append((delivery.channel, delivery.pk))
+            result.dispatch.append((delivery.channel, delivery.pk, run.subscriber_id))
         if outcome.status == StepStatus.WAITING:
             run.status, run.reason = RunStatus.WAITING, outcome.reason
             result.waits_for_read = outcome.wake_on is not None

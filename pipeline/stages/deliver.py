@@ -34,7 +34,7 @@ from notifications.models import Event, Notification, Subscriber
 from pipeline import acceptances, breaker, delivery_metrics
 from pipeline.channels.base import Destination
 from pipeline.channels.registry import get_channel, max_attempts, providers_for, reachable
-from pipeline.context import StageContext
+from pipeline.context import RetryInOrder, StageContext
 from pipeline.heartbeat import keep_alive
 from pipeline.jetstream import Outgoing, publish_all
 from pipeline.messages import decode, encode
@@ -327,12 +327,15 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
         ),
     )
     retry = {o.delivery.pk: o.retry_in for o in to_send if o.retry_in is not None}
+    held: list[Msg] = []
     for delivery_id, msgs in wanted.items():
         for msg in msgs:
-            if delivery_id in retry:
-                await msg.nak(delay=retry[delivery_id])
-            else:
+            if delivery_id not in retry:
                 await msg.ack()
+            elif ctx.ordered:  # nothing later in the partition may overtake it
+                held.append(msg)
+            else:
+                await msg.nak(delay=retry[delivery_id])
     sent = sum(1 for o in to_send if o.delivery.status == DeliveryStatus.SENT)
     log.info(
         "deliveries_processed",
@@ -342,3 +345,5 @@ async def deliver(batch: list[Msg], ctx: StageContext, channel: str) -> None:
         retrying=len(retry),
         recovered=len(recovered),
     )
+    if held:
+        raise RetryInOrder(held, max(retry.values()))

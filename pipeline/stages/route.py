@@ -201,7 +201,7 @@ def decide_sends(sends: Sequence[Send]) -> tuple[list[Delivery], bool]:
 
 @dataclass
 class Plan:
-    dispatch: list[tuple[str, int]]  # (channel, delivery id) to send now
+    dispatch: list[tuple[str, int, int]]  # (channel, delivery id, subscriber id) to send now
     runs: list[int]  # workflow runs to advance
 
 
@@ -222,12 +222,19 @@ def plan_deliveries(notification_ids: list[int]) -> Plan:
     created, decided_before = decide_sends([Send(n, channel) for n in direct for channel in n.event.channels])
     expected = sum(len(n.event.channels) for n in direct)
     if len(created) == expected and not decided_before:
-        return Plan([(d.channel, d.pk) for d in created if d.status == DeliveryStatus.PENDING], runs)
+        return Plan(
+            [
+                (d.channel, d.pk, d.notification.subscriber_id)
+                for d in created
+                if d.status == DeliveryStatus.PENDING
+            ],
+            runs,
+        )
     # A replay: the pairs decided before keep their first decision; those still pending go again.
     pending = Delivery.objects.filter(
         notification_id__in=[n.pk for n in direct], status=DeliveryStatus.PENDING
     )
-    return Plan(list(pending.values_list("channel", "pk")), runs)
+    return Plan(list(pending.values_list("channel", "pk", "notification__subscriber_id")), runs)
 
 
 async def route(batch: list[Msg], ctx: StageContext) -> None:
@@ -248,11 +255,12 @@ async def hand_on(ctx: StageContext, plan: Plan) -> None:
     await publish_all(ctx.js, [*dispatch_messages(ctx, plan.dispatch), *run_messages(ctx, plan.runs)])
 
 
-def dispatch_messages(ctx: StageContext, dispatch: list[tuple[str, int]]) -> list[Outgoing]:
-    """The deliver messages of pending deliveries (``d<id>``: a replay's copy is dropped)."""
+def dispatch_messages(ctx: StageContext, dispatch: list[tuple[str, int, int]]) -> list[Outgoing]:
+    """The deliver messages of pending deliveries (``d<id>``: a replay's copy is dropped), in
+    the order given: a partitioned channel's worker handles each subscriber's in that order."""
     return [
-        Outgoing(ctx.names.deliver_subject(channel), encode({"delivery_id": did}), f"d{did}")
-        for channel, did in dispatch
+        Outgoing(ctx.names.deliver_subject(channel, subscriber), encode({"delivery_id": did}), f"d{did}")
+        for channel, did, subscriber in dispatch
     ]
 
 

@@ -33,13 +33,13 @@ def send_for_step(request: SendRequest) -> Delivery:
     return Delivery.objects.get(notification_id=request.notification.pk, channel=request.channel)
 
 
-def advance_runs(run_ids: list[int]) -> list[tuple[str, int]]:
-    """Advance each run; return the (channel, delivery id) pairs to publish.
+def advance_runs(run_ids: list[int]) -> list[tuple[str, int, int]]:
+    """Advance each run; return the (channel, delivery id, subscriber id) to publish.
 
     A run that stopped on a ``waitFor`` is looked at once more after its commit: a read that
     committed meanwhile found no wait row to wake, and would otherwise wait for the timeout.
     """
-    dispatch: list[tuple[str, int]] = []
+    dispatch: list[tuple[str, int, int]] = []
     for run_id in run_ids:
         result = advance(run_id, send_for_step)
         dispatch += result.dispatch

@@ -108,9 +108,10 @@ async def _equals(count: Any, expected: int) -> bool:
 
 
 async def _drained(js: Any) -> bool:
-    """Both consumers have nothing pending or unacked: the replay has been handled."""
+    """Ingest and the in-app partitions have nothing pending or unacked: the replay has been handled."""
     n = names()
-    for stream, durable in ((n.events_stream, "ingest"), (n.work_stream, n.deliver_durable("in_app"))):
+    in_app = [(n.work_stream, n.partition_durable("in_app", k)) for k in range(n.partitions("in_app"))]
+    for stream, durable in [(n.events_stream, "ingest"), *in_app]:
         info = await js.consumer_info(stream, durable)
         if info.num_pending or info.num_ack_pending:
             return False

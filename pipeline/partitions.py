@@ -1,0 +1,308 @@
+"""Partitioned stages: each partition consumed by one worker at a time, strictly in order.
+
+Why: a subscriber's in-app messages should be stored and pushed in the order they were
+handed to the in-app stage, however many in-app workers run. Sharing one durable consumer
+cannot give that: two workers take neighbouring batches and either may commit first, and a
+nak'ed message comes back after later ones. So each subscriber's messages go to one of
+``RELAY_IN_APP_PARTITIONS`` subjects (``core.names``), each with its own durable consumer,
+and each partition has one owner, which handles one batch at a time and settles it
+(acked, or retried in place) before it fetches the next.
+
+Who owns a partition: a PostgreSQL advisory lock per partition, held at session level on a
+connection of its own. The lease lasts exactly as long as the worker: the server drops the
+lock with the connection, ``kill -9`` included, with no expiry to wait out and no renewal to
+miss (a claimed row with ``FOR UPDATE SKIP LOCKED`` would need both, since a claim only lasts
+a transaction). Each worker also holds a membership lock (keyed by its backend pid), so it
+can count the live workers and keep its fair share, ``ceil(partitions / workers)``: above it,
+it gives back its highest partitions once their batch is done; below it, it takes free ones.
+On SQLite (``make run``: one process) nothing else can run, so the process owns them all.
+
+Taking a partition over: a previous owner that died left its batch delivered but unacked.
+JetStream hands such messages out again after ``ack_wait``, before any newer one; the new
+owner therefore waits until the partition has nothing ack-pending (or ``ack_wait`` has
+passed) before its first fetch, so none of them is overtaken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import nats.errors
+import structlog
+from django.conf import settings
+from django.db import connections
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from core import metrics, nats_client
+from core.names import Names, names
+from pipeline.context import RetryInOrder, StageContext
+from pipeline.heartbeat import keep_alive
+from pipeline.liveness import liveness
+from pipeline.puller import nak_quietly
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[list[Msg], StageContext], Awaitable[None]]
+R = TypeVar("R")
+ERROR_PAUSE = 1.0
+
+
+def lock_key(n: Names, what: str) -> int:
+    """A positive 32-bit advisory-lock namespace, distinct per installation prefix."""
+    return zlib.crc32(f"{n.prefix}relay.{what}".encode()) & 0x7FFFFFFF
+
+
+class AdvisoryLeases:
+    """This worker's partitions of one channel, as PostgreSQL session-level advisory locks.
+
+    Every statement runs on one connection in one thread of its own: the locks belong to
+    that session, and Django connections must stay in the thread that opened them.
+    """
+
+    def __init__(self, n: Names, channel: str) -> None:
+        self.partitions = n.partitions(channel)
+        self.held: set[int] = set()
+        self._namespace = lock_key(n, f"partitions.{channel}")
+        self._members = lock_key(n, f"members.{channel}")
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-leases")
+        self._db: Any = None
+
+    async def _run(self, fn: Callable[..., R], *args: Any) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def _query(self, sql: str, *params: Any) -> Any:
+        if self._db is None:
+            self._db = connections.create_connection("default")
+            with self._db.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s::int, pg_backend_pid())", [self._members])
+        with self._db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+
+    async def fair_share(self) -> int:
+        """``ceil(partitions / live workers)``; checks the session (and so the locks) is alive."""
+        members = await self._run(
+            self._query,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
+            " AND classid = %s::bigint::oid"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            self._members,
+        )
+        return math.ceil(self.partitions / max(int(members), 1))
+
+    async def acquire(self, wanted: int) -> list[int]:
+        """Take up to ``wanted`` partitions no other worker holds."""
+        taken: list[int] = []
+        for partition in range(self.partitions):
+            if len(taken) >= wanted:
+                break
+            if partition in self.held:
+                continue
+            if await self._run(
+                self._query, "SELECT pg_try_advisory_lock(%s::int, %s::int)", self._namespace, partition
+            ):
+                self.held.add(partition)
+                taken.append(partition)
+        return taken
+
+    async def release(self, partition: int) -> None:
+        self.held.discard(partition)
+        await self._run(
+            self._query, "SELECT pg_advisory_unlock(%s::int, %s::int)", self._namespace, partition
+        )
+
+    async def reset(self) -> None:
+        """Drop the session, and every lock with it (also how a lost connection is cleaned up)."""
+        self.held.clear()
+        await self._run(self._close)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            try:
+                db.close()
+            except Exception:  # the connection is already gone: so are its locks
+                pass
+
+
+class AllPartitions:
+    """One process and nothing else (SQLite): it owns every partition, without locks."""
+
+    def __init__(self, n: Names, channel: str) -> None:
+        self.partitions = n.partitions(channel)
+        self.held: set[int] = set()
+
+    async def fair_share(self) -> int:
+        return self.partitions
+
+    async def acquire(self, wanted: int) -> list[int]:
+        taken = [p for p in range(self.partitions) if p not in self.held][:wanted]
+        self.held.update(taken)
+        return taken
+
+    async def release(self, partition: int) -> None:
+        self.held.discard(partition)
+
+    async def reset(self) -> None:
+        self.held.clear()
+
+
+def leases_for(n: Names, channel: str) -> AdvisoryLeases | AllPartitions:
+    if connections["default"].vendor == "postgresql":
+        return AdvisoryLeases(n, channel)
+    return AllPartitions(n, channel)
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def previous_owner_done(js: JetStreamContext, stream: str, durable: str, stop: asyncio.Event) -> None:
+    """Wait until nothing of the partition is ack-pending, or ``ack_wait`` has passed (a dead
+    owner's batch is then due again, and JetStream redelivers it before anything newer)."""
+    deadline = time.monotonic() + float(settings.RELAY_ACK_WAIT) + 1.0
+    while not stop.is_set() and time.monotonic() < deadline:
+        info = await js.consumer_info(stream, durable)
+        if not info.num_ack_pending:
+            return
+        await pause(stop, 0.2)
+
+
+async def handle_in_order(
+    label: str, batch: list[Msg], handler: Handler, ctx: StageContext, stop: asyncio.Event
+) -> None:
+    """Hand ``batch`` to the stage until all of it is settled; nothing later is fetched meanwhile.
+
+    A retry the stage asks for (``RetryInOrder``) or a failed batch is kept ours (heartbeats)
+    and handed over again after its delay, rather than nak'ed to come back after later
+    messages. On stop, what is still unsettled is nak'ed, in order, for the next owner.
+    """
+    msgs = batch
+    while True:
+        try:
+            async with keep_alive(msgs):
+                await handler(msgs, ctx)
+            return
+        except RetryInOrder as retry:
+            msgs, delay = retry.msgs, retry.delay
+        except Exception:
+            log.exception("stage_batch_failed", batch=len(msgs))
+            metrics.EVENTS_FAILED.labels(label, "batch_error").inc(len(msgs))
+            delay = ERROR_PAUSE * 2
+        async with keep_alive(msgs):
+            await pause(stop, delay)
+        if stop.is_set():
+            await nak_quietly(msgs)
+            return
+
+
+async def consume_partition(
+    label: str,
+    stream: str,
+    durable: str,
+    handler: Handler,
+    ctx: StageContext,
+    stop: asyncio.Event,
+    batch: int,
+) -> None:
+    """One partition's loop: fetch a batch, settle it, fetch the next, until ``stop``."""
+    loop_name = f"{label}:{durable}"
+    structlog.contextvars.bind_contextvars(stage=label, consumer=durable)
+    await previous_owner_done(ctx.js, stream, durable, stop)
+    sub = await ctx.js.pull_subscribe_bind(durable=durable, stream=stream)
+    processed = metrics.STAGE_MESSAGES.labels(label, metrics.replica_id())
+    log.info("partition_started", batch=batch)
+    try:
+        while not stop.is_set():
+            liveness().beat(loop_name)
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except nats.errors.TimeoutError:
+                continue
+            except Exception as error:
+                log.warning("stage_fetch_failed", error=str(error))
+                await pause(stop, ERROR_PAUSE)
+                continue
+            await handle_in_order(label, msgs, handler, ctx, stop)
+            processed.inc(len(msgs))
+    finally:
+        liveness().leave(loop_name)
+        await sub.unsubscribe()
+        log.info("partition_stopped")
+
+
+async def run_partitioned(
+    label: str, channel: str, stream: str, handler: Handler, stop: asyncio.Event, batch: int
+) -> None:
+    """Keep this worker's fair share of ``channel``'s partitions consumed until ``stop``.
+
+    Each look (every ``RELAY_PARTITION_CHECK_INTERVAL`` seconds) gives back partitions above
+    the share (after their batch), takes free ones below it, and restarts a partition loop
+    that ended. If the lock session fails, every partition stops: another worker may own
+    them now.
+    """
+    n = names()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(stage=label)
+    interval = float(settings.RELAY_PARTITION_CHECK_INTERVAL)
+    nc = await nats_client.connect(f"relay-{label}")
+    ctx = StageContext(js=nc.jetstream(), names=n, ordered=True)
+    leases = leases_for(n, channel)
+    running: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+
+    def start(partition: int) -> None:
+        own_stop = asyncio.Event()
+        durable = n.partition_durable(channel, partition)
+        task = asyncio.create_task(consume_partition(label, stream, durable, handler, ctx, own_stop, batch))
+        running[partition] = (own_stop, task)
+
+    async def finish(partitions: list[int]) -> None:
+        stopping = [running.pop(p) for p in partitions if p in running]
+        for own_stop, _ in stopping:
+            own_stop.set()
+        await asyncio.gather(*(task for _, task in stopping), return_exceptions=True)
+
+    log.info("partitioned_stage_started", partitions=leases.partitions)
+    try:
+        while not stop.is_set():
+            liveness().beat(label)
+            try:
+                share = await leases.fair_share()
+                excess = sorted(leases.held)[share:]
+                await finish(excess)
+                for partition in excess:
+                    await leases.release(partition)
+                for partition in await leases.acquire(share - len(leases.held)):
+                    start(partition)
+                ended = [p for p, (_, task) in running.items() if task.done()]
+                for partition in ended:
+                    log.warning(
+                        "partition_loop_ended",
+                        partition=partition,
+                        error=str(running[partition][1].exception()),
+                    )
+                    running.pop(partition)
+                    start(partition)
+                if excess or ended:
+                    log.info("partitions_rebalanced", owned=sorted(leases.held), share=share)
+            except Exception as error:
+                log.warning("partition_leases_lost", error=str(error))
+                await finish(list(running))
+                await leases.reset()
+            await pause(stop, interval)
+    finally:
+        await finish(list(running))
+        await leases.reset()
+        await nc.close()
+        liveness().leave(label)
+        log.info("stage_stopped")
