@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import nats.errors
 import structlog
 from django.conf import settings
 from django.db import connections
@@ -123,6 +122,10 @@ class AdvisoryLeases:
         self.held.clear()
         await self._run(self._close)
 
+    async def close(self) -> None:
+        await self.reset()
+        self._thread.shutdown(wait=False)
+
     def _close(self) -> None:
         if self._db is not None:
             db, self._db = self._db, None
@@ -151,6 +154,9 @@ class AllPartitions:
         self.held.discard(partition)
 
     async def reset(self) -> None:
+        self.held.clear()
+
+    async def close(self) -> None:
         self.held.clear()
 
 
@@ -227,7 +233,7 @@ async def consume_partition(
             liveness().beat(loop_name)
             try:
                 msgs = await sub.fetch(batch, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing came (nats' TimeoutError is one too)
                 continue
             except Exception as error:
                 log.warning("stage_fetch_failed", error=str(error))
@@ -282,7 +288,8 @@ async def run_partitioned(
                 await finish(excess)
                 for partition in excess:
                     await leases.release(partition)
-                for partition in await leases.acquire(share - len(leases.held)):
+                taken = await leases.acquire(share - len(leases.held))
+                for partition in taken:
                     start(partition)
                 ended = [p for p, (_, task) in running.items() if task.done()]
                 for partition in ended:
@@ -293,7 +300,7 @@ async def run_partitioned(
                     )
                     running.pop(partition)
                     start(partition)
-                if excess or ended:
+                if excess or taken or ended:
                     log.info("partitions_rebalanced", owned=sorted(leases.held), share=share)
             except Exception as error:
                 log.warning("partition_leases_lost", error=str(error))
@@ -302,7 +309,7 @@ async def run_partitioned(
             await pause(stop, interval)
     finally:
         await finish(list(running))
-        await leases.reset()
+        await leases.close()
         await nc.close()
         liveness().leave(label)
         log.info("stage_stopped")
