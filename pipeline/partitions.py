@@ -239,6 +239,8 @@ async def consume_partition(
                 log.warning("stage_fetch_failed", error=str(error))
                 await pause(stop, ERROR_PAUSE)
                 continue
+            if not msgs:  # only status messages came
+                continue
             await handle_in_order(label, msgs, handler, ctx, stop)
             processed.inc(len(msgs))
     finally:
@@ -278,7 +280,7 @@ async def run_partitioned(
             own_stop.set()
         await asyncio.gather(*(task for _, task in stopping), return_exceptions=True)
 
-    log.info("partitioned_stage_started", partitions=leases.partitions)
+    log.info("stage_started", batch=batch, partitions=leases.partitions)
     try:
         while not stop.is_set():
             liveness().beat(label)

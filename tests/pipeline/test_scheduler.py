@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import nats
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,6 +22,7 @@ from notifications.models import Notification, Subscriber
 from pipeline.scheduler import run_scheduler
 from realtime.models import InboxMessage
 from tests.conftest import purge_streams, start_manage, wait_until
+from tests.factories import InboxMessageFactory, SubscriberFactory
 from tests.preferences.routing import make_event
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -170,3 +174,31 @@ async def test_pending_delivery_whose_message_was_lost_is_dispatched_again(pipel
     assert (totals.published, totals.redispatched) == (0, 2)
     await wait_until(lambda: _all_sent(stranded))
     assert await states(fresh) == [("pending", "quiet_hours")]
+
+
+async def test_two_schedulers_racing_wake_each_snooze_and_purge_each_old_message_once(streams: None) -> None:
+    """The inbox jobs too: a snooze is woken (and counted back) once, an old message is deleted
+    (and uncounted) once, whichever of two schedulers gets to it."""
+    now = timezone.now()
+
+    @sync_to_async
+    def inbox_with_due_and_old_messages() -> None:
+        subscriber = SubscriberFactory(user_id="sched-race")
+        InboxMessageFactory.create_batch(60, subscriber=subscriber, snoozed_until=now - timedelta(seconds=1))
+        old = InboxMessageFactory.create_batch(60, subscriber=subscriber)
+        InboxMessage.objects.filter(pk__in=[m.pk for m in old]).update(created_at=now - timedelta(days=400))
+
+    await inbox_with_due_and_old_messages()
+    racers = [start_manage("scheduler", "--once", "--batch", "5") for _ in range(2)]
+    outputs = await asyncio.gather(*(asyncio.to_thread(p.communicate, timeout=60) for p in racers))
+    totals: Counter[str] = Counter()
+    for process, (stdout, _) in zip(racers, outputs, strict=True):
+        assert process.returncode == 0, stdout.decode()[-2000:]
+        summary = stdout.decode().strip().splitlines()[-1]
+        totals.update({k: int(v) for k, v in (pair.split("=") for pair in summary.split())})
+    assert (totals["resurfaced"], totals["purged"]) == (60, 60)
+    left = sync_to_async(lambda: list(InboxMessage.objects.filter(subscriber__user_id="sched-race")))
+    assert [m.snoozed_until for m in await left()] == [None] * 60
+    repaired = StringIO()
+    await sync_to_async(call_command)("repair_inbox_counters", "sched-race", stdout=repaired)
+    assert repaired.getvalue().splitlines() == ["checked 1 subscribers, 0 counters fixed"]
