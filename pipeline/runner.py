@@ -46,7 +46,7 @@ class StageSpec:
     stream: str
     handler: Handler
     channel: str = ""
-    partitioned: bool = False  # one durable per partition (``durable`` is then unused)
+    partitioned: bool = False  # one durable per partition (``durable`` is then partition 0's)
 
 
 def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
@@ -57,13 +57,15 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
     if stage == "workflow":
         return StageSpec("workflow", "workflow", n.work_stream, workflow)
     if stage == "deliver" and channel in channel_names():
+        partitioned = channel in PARTITIONED_CHANNELS
         return StageSpec(
             f"deliver:{channel}",
-            n.deliver_durable(channel),
+            # Partitioned: partition 0 stands for all (subscribers spread evenly), e.g. for a lag scaler.
+            n.partition_durable(channel, 0) if partitioned else n.deliver_durable(channel),
             n.work_stream,
             partial(deliver, channel=channel),
             channel,
-            partitioned=channel in PARTITIONED_CHANNELS,
+            partitioned=partitioned,
         )
     raise ValueError(f"Unknown stage {stage!r} (channel {channel!r})")
 
