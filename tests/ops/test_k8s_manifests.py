@@ -37,10 +37,12 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy/k8s"
 OVERLAY = K8S / "overlays/production"
 DOCKERFILE = ROOT / "Dockerfile"
+# The trigger every stage's scaler starts from (components/lag-scaler).
+STAGE_TRIGGER = yaml.safe_load((K8S / "components/lag-scaler/scaledobject.yaml").read_text())["spec"][
+    "triggers"
+][0]
 # The oldest Kubernetes the manifests claim to work on, and the newest the package knows.
 K8S_VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
-# Production runs without a subject prefix (RELAY_NATS_PREFIX): these are the real names.
-PRODUCTION = Names(prefix="")
 SECRET_SETTINGS = {
     "SECRET_KEY",
     "DATABASE_URL",
@@ -87,7 +89,23 @@ def config_map(objects: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
     return found
 
 
-def stage_of(workload: dict[str, Any]) -> StageSpec | None:
+def production(objects: list[dict[str, Any]]) -> Names:
+    """The names the deployed code uses: no subject prefix (RELAY_NATS_PREFIX), the ConfigMap's
+    in-app partitions."""
+    partitions = int(config_map(objects, "relay-config")["data"]["RELAY_IN_APP_PARTITIONS"])
+    return Names(prefix="", in_app_partitions=partitions)
+
+
+def consumers_read(spec: StageSpec, n: Names) -> set[tuple[str, str]]:
+    """(stream, durable) of each consumer a stage pulls from: one per partition if partitioned."""
+    if spec.partitioned:
+        return {
+            (spec.stream, n.partition_durable(spec.channel, k)) for k in range(n.partitions(spec.channel))
+        }
+    return {(spec.stream, spec.durable)}
+
+
+def stage_of(workload: dict[str, Any], n: Names) -> StageSpec | None:
     """The stage a `relay consume ...` container runs, parsed by the command's own parser."""
     args = container(workload)["args"]
     if args[0] != "consume":
@@ -95,7 +113,7 @@ def stage_of(workload: dict[str, Any]) -> StageSpec | None:
     options = (
         load_command_class("pipeline", "consume").create_parser("manage.py", "consume").parse_args(args[1:])
     )
-    return stage_spec(options.stage, PRODUCTION, options.channel)
+    return stage_spec(options.stage, n, options.channel)
 
 
 def scalers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -104,7 +122,7 @@ def scalers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def stage_workloads(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], StageSpec]]:
     for workload in of_kind(objects, "Deployment").values():
-        spec = stage_of(workload)
+        spec = stage_of(workload, production(objects))
         if spec is not None:
             yield workload, spec
 
@@ -194,8 +212,8 @@ def test_the_validation_refuses_a_broken_object(objects: list[dict[str, Any]]) -
 
 
 def test_every_stage_consumer_and_the_scheduler_have_a_deployment(objects: list[dict[str, Any]]) -> None:
-    running = [spec.durable for _, spec in stage_workloads(objects)]
-    assert sorted(running) == sorted(spec.durable for spec in all_stage_specs(PRODUCTION))
+    running = [spec.label for _, spec in stage_workloads(objects)]
+    assert sorted(running) == sorted(spec.label for spec in all_stage_specs(production(objects)))
     commands = [
         container(d)["args"][0]
         for d in of_kind(objects, "Deployment").values()
@@ -208,16 +226,28 @@ def test_every_stage_consumer_and_the_scheduler_have_a_deployment(objects: list[
 def test_the_lag_scaler_targets_each_stage_s_real_stream_and_consumer(objects: list[dict[str, Any]]) -> None:
     by_target = {obj["spec"]["scaleTargetRef"]["name"]: obj for obj in scalers(objects)}
     values = yaml.safe_load((K8S / "nats-values.yaml").read_text())
+    n = production(objects)
+    watched: set[tuple[str, str]] = set()
     for workload, spec in stage_workloads(objects):
         scaler = by_target.pop(workload["metadata"]["name"])
         assert scaler["metadata"].get("namespace") == workload["metadata"].get("namespace")
-        (trigger,) = scaler["spec"]["triggers"]
-        assert (trigger["metadata"]["stream"], trigger["metadata"]["consumer"]) == (spec.stream, spec.durable)
-        host, port = trigger["metadata"]["natsServerMonitoringEndpoint"].rsplit(":", 1)
-        assert host == "nats-headless" and int(port) == values["config"]["monitor"]["port"]
+        triggers = {(t["metadata"]["stream"], t["metadata"]["consumer"]) for t in scaler["spec"]["triggers"]}
+        assert triggers == consumers_read(spec, n), spec.label
+        watched |= triggers
+        for trigger in scaler["spec"]["triggers"]:
+            host, port = trigger["metadata"]["natsServerMonitoringEndpoint"].rsplit(":", 1)
+            assert host == "nats-headless" and int(port) == values["config"]["monitor"]["port"]
+        if spec.partitioned:  # a partition is owned by one replica: more would sit idle
+            assert scaler["spec"]["maxReplicaCount"] <= n.partitions(spec.channel)
+            # Each partition's trigger at 1/partitions of the others' threshold (per-stage lag).
+            for trigger in scaler["spec"]["triggers"]:
+                threshold = int(trigger["metadata"]["lagThreshold"]) * n.partitions(spec.channel)
+                assert threshold == int(STAGE_TRIGGER["metadata"]["lagThreshold"])
         # The scaler alone sets the replica count (an apply would reset one in the Deployment).
         assert "replicas" not in workload["spec"]
     assert not by_target, f"scalers without a stage Deployment: {sorted(by_target)}"
+    # Every durable consumer pipeline_setup creates is watched, and nothing else.
+    assert watched == {(stream, durable) for durable, (stream, _) in n.consumers().items()}
 
 
 def test_every_deployment_has_probes_resources_and_a_disruption_budget(objects: list[dict[str, Any]]) -> None:
@@ -257,7 +287,7 @@ def test_worker_probes_check_the_liveness_file_their_loops_touch(
     assert re.search(r"^\s*RELAY_LIVENESS_FILE=\S+", DOCKERFILE.read_text(), re.MULTILINE)
     settings_map = config_map(objects, "relay-config")["data"]
     workers = [d for d in of_kind(objects, "Deployment").values() if container(d)["command"] == ["relay"]]
-    assert len(workers) == len(all_stage_specs(PRODUCTION)) + 1
+    assert len(workers) == len(all_stage_specs(production(objects))) + 1
     commands = {
         tuple(container(d)[probe]["exec"]["command"])
         for d in workers
