@@ -220,12 +220,15 @@ async def consume_partition(
     ctx: StageContext,
     stop: asyncio.Event,
     batch: int,
+    consuming: Callable[[], None],
 ) -> None:
-    """One partition's loop: fetch a batch, settle it, fetch the next, until ``stop``."""
+    """One partition's loop: fetch a batch, settle it, fetch the next, until ``stop``.
+    ``consuming`` is called once the previous owner's batch no longer stands in the way."""
     loop_name = f"{label}:{durable}"
     structlog.contextvars.bind_contextvars(stage=label, consumer=durable)
     await previous_owner_done(ctx.js, stream, durable, stop)
     sub = await ctx.js.pull_subscribe_bind(durable=durable, stream=stream)
+    consuming()
     processed = metrics.STAGE_MESSAGES.labels(label, metrics.replica_id())
     log.info("partition_started", batch=batch)
     try:
@@ -267,11 +270,22 @@ async def run_partitioned(
     ctx = StageContext(js=nc.jetstream(), names=n, ordered=True)
     leases = leases_for(n, channel)
     running: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+    started = False
+
+    def consuming() -> None:
+        """``stage_started`` (what the bench and the fault tests wait for) once a partition
+        really consumes: after a kill, that is after the takeover wait."""
+        nonlocal started
+        if not started:
+            started = True
+            log.info("stage_started", batch=batch, partitions=leases.partitions)
 
     def start(partition: int) -> None:
         own_stop = asyncio.Event()
         durable = n.partition_durable(channel, partition)
-        task = asyncio.create_task(consume_partition(label, stream, durable, handler, ctx, own_stop, batch))
+        task = asyncio.create_task(
+            consume_partition(label, stream, durable, handler, ctx, own_stop, batch, consuming)
+        )
         running[partition] = (own_stop, task)
 
     async def finish(partitions: list[int]) -> None:
@@ -280,7 +294,6 @@ async def run_partitioned(
             own_stop.set()
         await asyncio.gather(*(task for _, task in stopping), return_exceptions=True)
 
-    log.info("stage_started", batch=batch, partitions=leases.partitions)
     try:
         while not stop.is_set():
             liveness().beat(label)
