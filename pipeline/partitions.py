@@ -270,15 +270,15 @@ async def run_partitioned(
     ctx = StageContext(js=nc.jetstream(), names=n, ordered=True)
     leases = leases_for(n, channel)
     running: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
-    started = False
+    consuming_partitions = 0
 
     def consuming() -> None:
-        """``stage_started`` (what the bench and the fault tests wait for) once a partition
-        really consumes: after a kill, that is after the takeover wait."""
-        nonlocal started
-        if not started:
-            started = True
-            log.info("stage_started", batch=batch, partitions=leases.partitions)
+        """``stage_started`` (what the bench and the fault tests wait for) once every partition
+        first taken really consumes: after a kill, that is after the takeover wait."""
+        nonlocal consuming_partitions
+        consuming_partitions += 1
+        if consuming_partitions == len(leases.held):
+            log.info("stage_started", batch=batch, partitions=sorted(leases.held))
 
     def start(partition: int) -> None:
         own_stop = asyncio.Event()
