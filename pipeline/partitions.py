@@ -270,14 +270,15 @@ async def run_partitioned(
     ctx = StageContext(js=nc.jetstream(), names=n, ordered=True)
     leases = leases_for(n, channel)
     running: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
-    consuming_partitions = 0
+    consuming_partitions, announced = 0, False
 
     def consuming() -> None:
         """``stage_started`` (what the bench and the fault tests wait for) once every partition
         first taken really consumes: after a kill, that is after the takeover wait."""
-        nonlocal consuming_partitions
+        nonlocal consuming_partitions, announced
         consuming_partitions += 1
-        if consuming_partitions == len(leases.held):
+        if not announced and consuming_partitions >= len(leases.held):
+            announced = True
             log.info("stage_started", batch=batch, partitions=sorted(leases.held))
 
     def start(partition: int) -> None:
