@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "templates_admin",
     "realtime",
     "workflows",
+    "webhooks",
     "pipeline",
 ]
 
@@ -324,6 +325,29 @@ RELAY_WEBHOOK_CONCURRENCY = int(os.environ.get("RELAY_WEBHOOK_CONCURRENCY", "32"
 # Allow webhook targets on private, loopback and link-local addresses (SSRF guard off): tests,
 # or a deployment whose receivers are on its own network.
 RELAY_WEBHOOK_ALLOW_PRIVATE = env_bool("RELAY_WEBHOOK_ALLOW_PRIVATE")
+
+# --- Status webhooks (webhooks app, `consume webhooks`) -----------------------------------
+# Seconds before each retry (Standard Webhooks: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), each
+# moved by up to +/- RELAY_STATUS_WEBHOOK_JITTER of itself; after the last, the message fails.
+RELAY_STATUS_WEBHOOK_RETRY_SECONDS = [
+    float(s) for s in env_list("RELAY_STATUS_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")
+]
+RELAY_STATUS_WEBHOOK_JITTER = float(os.environ.get("RELAY_STATUS_WEBHOOK_JITTER", "0.1"))
+# An endpoint whose attempts have all failed for this long is disabled (5 days).
+RELAY_STATUS_WEBHOOK_DISABLE_AFTER = float(os.environ.get("RELAY_STATUS_WEBHOOK_DISABLE_AFTER", "432000"))
+RELAY_STATUS_WEBHOOK_TIMEOUT = float(os.environ.get("RELAY_STATUS_WEBHOOK_TIMEOUT", "10"))
+# POSTs in flight at once: per endpoint (one slow endpoint holds only its own) and in all.
+RELAY_STATUS_WEBHOOK_ENDPOINT_CONCURRENCY = int(
+    os.environ.get("RELAY_STATUS_WEBHOOK_ENDPOINT_CONCURRENCY", "4")
+)
+RELAY_STATUS_WEBHOOK_CONCURRENCY = int(os.environ.get("RELAY_STATUS_WEBHOOK_CONCURRENCY", "64"))
+# A claimed message is due again this long after its claim, should its worker die mid-POST.
+RELAY_STATUS_WEBHOOK_LEASE = float(os.environ.get("RELAY_STATUS_WEBHOOK_LEASE", "60"))
+# Seconds the dispatcher sleeps when nothing is due and nothing woke it.
+RELAY_STATUS_WEBHOOK_POLL = float(os.environ.get("RELAY_STATUS_WEBHOOK_POLL", "1.0"))
+# A status event not yet published this many seconds after its commit (a crash between the
+# commit and the publish) is published by the scheduler.
+RELAY_STATUS_REPUBLISH_AFTER = float(os.environ.get("RELAY_STATUS_REPUBLISH_AFTER", "10"))
 
 # --- Subscriber tokens ----------------------------------------------------------------
 RELAY_SUBSCRIBER_TOKEN_MAX_AGE = int(os.environ.get("RELAY_SUBSCRIBER_TOKEN_MAX_AGE", "86400"))

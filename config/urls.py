@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/", include("deliveries.urls")),
     path("api/", include("ops.urls")),
     path("api/", include("workflows.urls")),
+    path("api/", include("webhooks.urls")),
     path("api/webhooks/", include("deliveries.webhook_urls")),
     path("", include("realtime.urls")),
 ]

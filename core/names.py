@@ -41,6 +41,11 @@ class Names:
         return f"{self._stream_prefix}RELAY_DLQ"
 
     @property
+    def status_stream(self) -> str:
+        """Status events (delivery outcomes, inbox reads, finished runs) for the status webhooks."""
+        return f"{self._stream_prefix}RELAY_STATUS"
+
+    @property
     def _stream_prefix(self) -> str:
         return self.prefix.upper().replace(".", "_")
 
@@ -76,6 +81,9 @@ class Names:
     def partition_durable(channel: str, partition: int) -> str:
         return f"deliver_{channel}_p{partition}"
 
+    def status_subject(self, event_type: str) -> str:
+        return self.subject(f"relay.status.{event_type}")
+
     def dlq_subject(self, channel: str) -> str:
         return self.subject(f"relay.dlq.{channel}")
 
@@ -89,6 +97,7 @@ class Names:
             "ingest": (self.events_stream, self.subject("relay.events.>")),
             "route": (self.work_stream, self.route_subject),
             "workflow": (self.work_stream, self.workflow_subject),
+            "webhooks": (self.status_stream, self.subject("relay.status.>")),
         }
         for channel in channel_names():
             if channel in PARTITIONED_CHANNELS:

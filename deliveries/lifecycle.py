@@ -36,6 +36,7 @@ from django.utils import timezone
 from core.bulk import insert_all, insert_new, lock_rows, update_fields
 from deliveries.models import DeadLetter, Delivery, DeliveryStatus, DeliveryTransition
 from deliveries.reasons import Reason
+from deliveries.signals import status_changed
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +115,14 @@ def _move(transition: str, steps: Sequence[Step]) -> list[Step]:
                 for s in allowed
             ],
         )
+        _announce(transition, [(s.delivery_id, s.to, s.reason) for s in allowed])
     return allowed
+
+
+def _announce(transition: str, changes: list[tuple[int, str, str]]) -> None:
+    """``status_changed`` in the moving transaction (the status webhooks' outbox writes there)."""
+    if changes:
+        status_changed.send(sender=Delivery, transition=transition, changes=changes)
 
 
 def _write(steps: Sequence[Step], now: datetime) -> None:
@@ -146,6 +154,7 @@ def decide(deliveries: Sequence[Delivery]) -> list[Delivery]:
             for d in created
         ],
     )
+    _announce("decide", [(d.pk, d.status, d.reason) for d in created])
     return created
 
 

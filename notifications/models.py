@@ -124,7 +124,7 @@ class Notification(models.Model):
         return f"{self.event_id}->{self.subscriber_id}"
 
 
-API_KEY_SCOPES = ["events:write", "subscribers:write", "workflows:write", "read"]
+API_KEY_SCOPES = ["events:write", "subscribers:write", "workflows:write", "webhooks:write", "read"]
 
 
 def hash_api_key(raw_key: str) -> str:

@@ -55,6 +55,14 @@ def stream_configs(n: Names) -> list[StreamConfig]:
             duplicate_window=120.0,
         ),
         StreamConfig(
+            name=n.status_stream,
+            subjects=[n.subject("relay.status.>")],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.WORK_QUEUE,
+            duplicate_window=120.0,
+            max_age=7 * DAY,
+        ),
+        StreamConfig(
             name=n.dlq_stream,
             subjects=[n.subject("relay.dlq.>")],
             storage=StorageType.FILE,

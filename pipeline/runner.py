@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -32,10 +32,13 @@ from pipeline.puller import Puller, nak_quietly
 from pipeline.stages.deliver import deliver
 from pipeline.stages.ingest import ingest
 from pipeline.stages.route import route
+from pipeline.stages.webhooks import webhooks
 from pipeline.stages.workflow import workflow
+from webhooks.dispatch import Dispatcher
 
 log = structlog.get_logger(__name__)
 
+Companion = Callable[[asyncio.Event], Awaitable[None]]
 ERROR_PAUSE = 1.0
 
 
@@ -47,6 +50,8 @@ class StageSpec:
     handler: Handler
     channel: str = ""
     partitioned: bool = False  # one durable per partition (``durable`` is then partition 0's)
+    # Runs beside the stage until the same stop (the webhooks stage's dispatcher).
+    companion: Companion | None = None
 
 
 def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
@@ -56,6 +61,10 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
         return StageSpec("route", "route", n.work_stream, route)
     if stage == "workflow":
         return StageSpec("workflow", "workflow", n.work_stream, workflow)
+    if stage == "webhooks":
+        return StageSpec(
+            "webhooks", "webhooks", n.status_stream, webhooks, companion=lambda stop: Dispatcher().run(stop)
+        )
     if stage == "deliver" and channel in channel_names():
         partitioned = channel in PARTITIONED_CHANNELS
         return StageSpec(
@@ -71,9 +80,17 @@ def stage_spec(stage: str, n: Names, channel: str | None = None) -> StageSpec:
 
 
 def all_stage_specs(n: Names) -> list[StageSpec]:
-    return [stage_spec("ingest", n), stage_spec("route", n), stage_spec("workflow", n)] + [
-        stage_spec("deliver", n, channel) for channel in channel_names()
-    ]
+    return [
+        stage_spec("ingest", n),
+        stage_spec("route", n),
+        stage_spec("workflow", n),
+        stage_spec("webhooks", n),
+    ] + [stage_spec("deliver", n, channel) for channel in channel_names()]
+
+
+def stage_tasks(spec: StageSpec, stop: asyncio.Event) -> list[Awaitable[None]]:
+    """The stage's consumer loop, and its companion if it has one."""
+    return [run_stage(spec, stop)] + ([spec.companion(stop)] if spec.companion else [])
 
 
 async def run_stage(spec: StageSpec, stop: asyncio.Event, batch_size: int | None = None) -> None:
@@ -174,4 +191,4 @@ async def run_stages(specs: list[StageSpec], stop: asyncio.Event | None = None) 
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     await ensure_streams()
-    await asyncio.gather(*(run_stage(spec, stop) for spec in specs))
+    await asyncio.gather(*(task for spec in specs for task in stage_tasks(spec, stop)))

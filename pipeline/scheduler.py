@@ -19,6 +19,9 @@ Workflow waits (a ``delay``, a ``waitFor`` timeout) are claimed the same way
 (``workflows.waits``) and wake their runs on ``relay.workflow.run``; so are runs a crash left
 ``running`` without a message. Snoozed inbox messages whose time has come are woken the same
 way too (``realtime.snooze``) and pushed to their subscriber's open sockets.
+
+Status events a crash left unpublished between their commit and their publish
+(``webhooks.outbox``) are published here once ``RELAY_STATUS_REPUBLISH_AFTER`` old.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from pipeline.messages import encode
 from pipeline.runner import ensure_streams, install_stop_signals
 from realtime import retention
 from realtime.snooze import resurface_due
+from webhooks import outbox
 from workflows import waits
 
 log = structlog.get_logger(__name__)
@@ -73,6 +77,7 @@ class PassResult:
     woken: int = 0  # workflow runs
     purged: int = 0  # inbox messages past retention
     resurfaced: int = 0  # snoozed inbox messages
+    republished: int = 0  # status events a crash left unpublished
 
     @property
     def idle(self) -> bool:
@@ -83,6 +88,7 @@ class PassResult:
             or self.woken
             or self.purged
             or self.resurfaced
+            or self.republished
         )
 
 
@@ -158,6 +164,7 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
     result.woken = await wake_runs(js, n, now, batch)
     result.purged = await run_db(retention.purge_expired, now, batch)
     result.resurfaced = await resurface_snoozed(now, batch)
+    result.republished = await republish_status_events(js, n, now, batch)
     if not result.idle:
         log.info(
             "scheduler_pass",
@@ -167,8 +174,19 @@ async def scheduler_pass(js: JetStreamContext, n: Names, batch: int) -> PassResu
             woken=result.woken,
             purged=result.purged,
             resurfaced=result.resurfaced,
+            republished=result.republished,
         )
     return result
+
+
+async def republish_status_events(js: JetStreamContext, n: Names, now: datetime, batch: int) -> int:
+    """Publish the status events left unpublished after their commit (same ``Nats-Msg-Id``)."""
+    rows = await run_db(outbox.stranded, now, batch)
+    if not rows:
+        return 0
+    await publish_all(js, (Outgoing(*item) for item in outbox.items(rows, n)))
+    await run_db(outbox.mark_published, [pk for pk, _ in rows])
+    return len(rows)
 
 
 async def wake_runs(js: JetStreamContext, n: Names, now: datetime, batch: int) -> int:
@@ -225,6 +243,7 @@ async def run_scheduler(
             totals.woken += result.woken
             totals.purged += result.purged
             totals.resurfaced += result.resurfaced
+            totals.republished += result.republished
             if result.idle:
                 if once:
                     break

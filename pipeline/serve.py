@@ -6,14 +6,14 @@ This is the embedded mode behind ``make run``; production runs each piece in its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Generator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 
 from core.names import names
-from pipeline.runner import all_stage_specs, ensure_streams, install_stop_signals, run_stage
+from pipeline.runner import all_stage_specs, ensure_streams, install_stop_signals, stage_tasks
 from pipeline.scheduler import run_scheduler
 
 
@@ -44,7 +44,9 @@ async def serve_all(host: str, port: int, with_http: bool = True) -> None:
 
     install_stop_signals(stop, also=stop_server)
     await ensure_streams()
-    tasks: list[Coroutine[Any, Any, Any]] = [run_stage(spec, stop) for spec in all_stage_specs(names())]
+    tasks: list[Awaitable[Any]] = [
+        task for spec in all_stage_specs(names()) for task in stage_tasks(spec, stop)
+    ]
     tasks.append(run_scheduler(stop))  # deferred and scheduled deliveries, expiry
     if with_http:
         tasks.append(server.serve())

@@ -39,7 +39,7 @@ def complete_action(subscriber_id: int, message_id: int, key: str) -> services.I
     """Record the button ``key`` of the message as done and mark the message read; every
     socket of the subscriber gets the new counts, and ``waitFor`` steps hear of the read."""
     rows = services.owned(subscriber_id, [message_id])
-    touched = services.change_messages(rows, _complete(key), FIELDS)
+    touched = services.change_messages(rows, _complete(key), FIELDS, announce="action", details={"key": key})
     if not touched:
         raise services.MessageNotFound([message_id])
     message = InboxMessage.objects.only("actions").get(pk=message_id)

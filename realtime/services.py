@@ -25,7 +25,7 @@ from realtime import counters
 from realtime.groups import inbox_group
 from realtime.models import InboxMessage
 from realtime.selectors import KEYSET_ORDER, STATUS_FILTERS, of_subscriber
-from realtime.signals import inbox_changed
+from realtime.signals import inbox_changed, inbox_state_changed
 
 log = structlog.get_logger(__name__)
 
@@ -143,10 +143,15 @@ SIGNALLED = {"read", "seen"}
 
 
 def change_messages(
-    rows: QuerySet[InboxMessage], mutate: Mutation | None, fields: Sequence[str]
+    rows: QuerySet[InboxMessage],
+    mutate: Mutation | None,
+    fields: Sequence[str],
+    announce: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> list[int]:
     """Lock ``rows`` (in id order), change each with ``mutate`` (``None`` deletes it), write the
     changed ones and the counters' deltas, in one transaction; return the ids it touched.
+    With ``announce``, ``inbox_state_changed`` names the changed ones in that transaction.
 
     The one path of a state change to the counters: snooze and action buttons use it too.
     """
@@ -165,6 +170,10 @@ def change_messages(
                 changes.append((before, counters.counted_of(message)))
         update_fields(InboxMessage, changed, fields)
         counters.apply(changes)
+        if announce is not None and changed:
+            inbox_state_changed.send(
+                sender=InboxMessage, action=announce, ids=[m.id for m in changed], details=details or {}
+            )
     return [m.id for m in locked]
 
 
@@ -175,7 +184,7 @@ def owned(subscriber_id: int, ids: Iterable[int]) -> QuerySet[InboxMessage]:
 
 
 def _on_ids(subscriber_id: int, ids: Iterable[int], action: Action) -> InboxChange:
-    touched = change_messages(owned(subscriber_id, ids), action.mutate, action.fields)
+    touched = change_messages(owned(subscriber_id, ids), action.mutate, action.fields, announce=action.name)
     if not touched:
         raise MessageNotFound(list(ids))
     if action.name in SIGNALLED:
@@ -218,6 +227,7 @@ def _bulk_batches(rows: QuerySet[InboxMessage], action: Action, subscriber_id: i
             InboxMessage.objects.filter(action.pending, subscriber_id=subscriber_id, id__in=ids),
             action.mutate,
             action.fields,
+            announce=action.name,
         )
         if action.name in SIGNALLED and touched:
             signal_changed(subscriber_id, action.name, touched)

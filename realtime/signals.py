@@ -10,3 +10,8 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 inbox_changed = Signal()
+
+inbox_state_changed = Signal()
+"""Sent inside the transaction of a state change the status webhooks report (``read``,
+``seen``, ``archive``, ``action``), with ``action``, ``ids`` (the messages changed) and
+``details`` (an action button's ``key``), so what a receiver writes commits with the change."""

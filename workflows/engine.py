@@ -34,6 +34,7 @@ from workflows.models import (
     Wait,
 )
 from workflows.run_data import condition_data
+from workflows.signals import runs_ended
 from workflows.steps import STEP_TYPES
 from workflows.steps.base import Outcome, Sender, StepContext
 
@@ -145,6 +146,8 @@ def advance(run_id: int, sender: Sender, now: datetime | None = None) -> Advance
             return result
         _walk(run, sender, now or timezone.now(), result)
         run.save(update_fields=["status", "reason", "context", "updated_at"])
+        if run.status not in LIVE_RUN_STATUSES:
+            runs_ended.send(sender=Run, runs=[run])
     result.status = run.status
     if run.status not in LIVE_RUN_STATUSES:
         metrics.WORKFLOW_RUNS.labels(run.version.workflow.key, run.status).inc()

@@ -18,6 +18,7 @@ from core.bulk import insert_all, insert_new
 from deliveries import lifecycle
 from notifications.models import Notification
 from workflows.models import LIVE_RUN_STATUSES, Run, RunStatus, StepState, StepStatus, Wait, WorkflowVersion
+from workflows.signals import runs_ended
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +71,10 @@ def cancel_runs(cancellation_key: str, user_id: str | None = None) -> int:
         )
         ids = [run.pk for run in locked]
         Run.objects.filter(pk__in=ids).update(status=RunStatus.CANCELLED, reason="cancelled", updated_at=now)
+        for run in locked:
+            run.status, run.reason = RunStatus.CANCELLED, "cancelled"
+        if locked:
+            runs_ended.send(sender=Run, runs=locked)
         StepState.objects.filter(run_id__in=ids, status__in=[StepStatus.PENDING, StepStatus.WAITING]).update(
             status=StepStatus.CANCELLED, reason="cancelled", waiting_until=None, updated_at=now
         )

@@ -5,29 +5,27 @@ disables the address); 429, 5xx, timeouts and connection errors are transient an
 ``Retry-After``; redirects (never followed) and other 4xx are permanent. Before a request the
 host is resolved and a private, loopback, link-local, multicast, reserved or unspecified
 address is refused (``invalid_address``, nothing sent) unless RELAY_WEBHOOK_ALLOW_PRIVATE is
-set; the request then goes to the address that was checked, so a second lookup cannot swap it.
+set; the request then goes to the address that was checked (``core.ssrf``, shared with the
+status webhooks), so a second lookup cannot swap it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
 import orjson
 from django.conf import settings
 from django.utils import timezone
 
-from core import webhook_signing
+from core import ssrf, webhook_signing
 from pipeline.providers.base import OutboundMessage, Provider, ProviderResult
 
 # The longest Retry-After honoured; a receiver asking for more is retried after this.
 MAX_RETRY_AFTER = 3600.0
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def payload(message: OutboundMessage) -> bytes:
@@ -48,24 +46,6 @@ def payload(message: OutboundMessage) -> bytes:
             },
         }
     )
-
-
-def is_public(ip: IpAddress) -> bool:
-    """A globally routable unicast address (an IPv4-mapped IPv6 address is judged as IPv4)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
-
-
-async def public_address(url: httpx.URL) -> str | None:
-    """The address to connect to, or None when any address the host resolves to is not public."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        url.host, url.port or (443 if url.scheme == "https" else 80), type=socket.SOCK_STREAM
-    )
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not addresses or not all(is_public(ip) for ip in addresses):
-        return None
-    return str(addresses[0])
 
 
 def retry_after(response: httpx.Response) -> float:
@@ -114,17 +94,13 @@ class WebhookProvider(Provider):
             return self.suppressed(started, "invalid_address")
         if url.scheme not in ("http", "https") or not url.host:
             return self.suppressed(started, "invalid_address")
-        request: dict[str, Any] = {}
-        if not settings.RELAY_WEBHOOK_ALLOW_PRIVATE:
-            try:
-                address = await public_address(url)
-            except OSError as error:
-                return self.result("transient", started, error=f"dns: {error}")
-            if address is None:
-                return self.suppressed(started, "invalid_address")
-            request["extensions"] = {"sni_hostname": url.host}
-            request["headers"] = {"host": url.netloc.decode("ascii")}
-            url = url.copy_with(host=address)
+        try:
+            target = await ssrf.pinned(url)
+        except OSError as error:
+            return self.result("transient", started, error=f"dns: {error}")
+        if target is None:
+            return self.suppressed(started, "invalid_address")
+        url, request = target
         body = payload(message)
         msg_id = str(message.delivery_id)
         secrets = webhook_signing.parse_secrets(settings.RELAY_WEBHOOK_SECRET)

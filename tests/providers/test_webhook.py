@@ -15,9 +15,10 @@ from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from core.ssrf import public_address
 from deliveries.models import DeadLetter
 from pipeline.providers.base import SUPPRESS, OutboundMessage
-from pipeline.providers.webhook import WebhookProvider, public_address
+from pipeline.providers.webhook import WebhookProvider
 from tests.fakes.webhook import Answer, Received, WebhookReceiver
 from tests.providers.conftest import SendEvent, attempts_of, delivery_of
 

@@ -11,10 +11,10 @@ from pipeline.runner import run_stages, stage_spec
 
 
 class Command(BaseCommand):
-    help = "Run one pipeline stage: ingest, route, workflow, or deliver --channel <channel>."
+    help = "Run one pipeline stage: ingest, route, workflow, webhooks, or deliver --channel <channel>."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("stage", choices=["ingest", "route", "workflow", "deliver"])
+        parser.add_argument("stage", choices=["ingest", "route", "workflow", "webhooks", "deliver"])
         parser.add_argument("--channel", choices=channel_names())
         parser.add_argument(
             "--metrics-port",
