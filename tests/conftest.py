@@ -27,6 +27,7 @@ from pipeline.breaker import breakers
 from pipeline.runner import all_stage_specs, run_stage
 from pipeline.scheduler import run_scheduler
 from tests.smtp_sink import SmtpSink
+from webhooks.subscriptions import changed as webhook_endpoints_changed
 from workflows.selectors import workflows_changed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +55,12 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _closed_breakers() -> None:
     """Every test starts with all circuit breakers closed, whatever failures came before."""
     breakers.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_webhook_endpoints() -> None:
+    """Every test sees the webhook endpoints its own database holds (none, unless it makes some)."""
+    webhook_endpoints_changed()
 
 
 @pytest.fixture(autouse=True)
@@ -179,6 +186,7 @@ async def purge_streams(events: bool = True, work: bool = True) -> None:
             await js.purge_stream(names().events_stream)
         if work:
             await js.purge_stream(names().work_stream)
+            await js.purge_stream(names().status_stream)
     finally:
         await nc.close()
 

@@ -20,7 +20,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # ``secret`` and ``previous_secret`` are not editable: never shown. Create endpoints through
     # the API, which shows the secret once.
     fields = ["url", "description", "events", "enabled", "disabled_reason", "failing_since"]
-    readonly_fields = ["failing_since"]
+    # The URL changes through the API only, which applies the SSRF guard before storing it.
+    readonly_fields = ["url", "failing_since"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
