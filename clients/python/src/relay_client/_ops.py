@@ -427,3 +427,80 @@ def inbox_bulk(
     body = _compact({"action": action, "ids": list(ids) if ids is not None else None, "filter": filter})
     params = _query({"userId": user_id})
     return Op("POST", "/api/inbox/bulk", _as(models.InboxUpdateResult), params=params, json=body)
+
+
+# Status webhooks
+
+
+def create_webhook_endpoint(
+    url: str,
+    *,
+    events: Sequence[str] | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> Op[models.CreatedWebhookEndpoint]:
+    """A new endpoint for status events (``events``: types to receive; none: every type). The
+    answer holds its ``secret``, shown this once: keep it to verify what arrives."""
+    body = _compact(
+        {
+            "url": url,
+            "events": list(events) if events is not None else None,
+            "description": description,
+            "enabled": enabled,
+        }
+    )
+    return Op(
+        "POST", "/api/webhook-endpoints", _as(models.CreatedWebhookEndpoint), json=body, idempotent=False
+    )
+
+
+def webhook_endpoints() -> Op[list[models.WebhookEndpoint]]:
+    return Op(
+        "GET", "/api/webhook-endpoints", lambda body: cast(list[models.WebhookEndpoint], body["endpoints"])
+    )
+
+
+def get_webhook_endpoint(endpoint_id: int) -> Op[models.WebhookEndpoint]:
+    return Op("GET", f"/api/webhook-endpoints/{_seg(endpoint_id)}", _as(models.WebhookEndpoint))
+
+
+def update_webhook_endpoint(endpoint_id: int, **fields: Any) -> Op[models.WebhookEndpoint]:
+    """``PATCH`` with API field names, e.g. ``enabled=True`` (which clears ``disabledReason``)."""
+    path = f"/api/webhook-endpoints/{_seg(endpoint_id)}"
+    return Op("PATCH", path, _as(models.WebhookEndpoint), json=fields)
+
+
+def delete_webhook_endpoint(endpoint_id: int) -> Op[None]:
+    return Op("DELETE", f"/api/webhook-endpoints/{_seg(endpoint_id)}", _none)
+
+
+def rotate_webhook_secret(endpoint_id: int) -> Op[models.RotatedSecret]:
+    """A new secret; the old one keeps signing too (both signatures sent) for 24 hours."""
+    path = f"/api/webhook-endpoints/{_seg(endpoint_id)}/rotate-secret"
+    return Op("POST", path, _as(models.RotatedSecret), idempotent=False)
+
+
+def webhook_messages(
+    endpoint_id: int,
+    *,
+    status: models.WebhookMessageStatus | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Op[models.WebhookMessagePage]:
+    """One page of the endpoint's message log, newest first, each with its attempts;
+    ``iter_webhook_messages`` walks every page."""
+    params = _query({"status": status, "limit": limit, "cursor": cursor})
+    path = f"/api/webhook-endpoints/{_seg(endpoint_id)}/messages"
+    return Op("GET", path, _as(models.WebhookMessagePage), params=params)
+
+
+def replay_webhook_message(endpoint_id: int, message_id: int) -> Op[models.WebhookMessage]:
+    """Send one message again now, with its own ``webhook-id`` and a fresh retry budget."""
+    path = f"/api/webhook-endpoints/{_seg(endpoint_id)}/messages/{_seg(message_id)}/replay"
+    return Op("POST", path, _as(models.WebhookMessage))
+
+
+def replay_failed_webhook_messages(endpoint_id: int, since: datetime | str) -> Op[int]:
+    """Send again every failed message of the endpoint created since ``since``: how many."""
+    path = f"/api/webhook-endpoints/{_seg(endpoint_id)}/messages/replay"
+    return Op("POST", path, lambda body: int(body["replayed"]), json={"since": _iso(since)})

@@ -43,7 +43,7 @@ class _Walk(Generic[PageT, ItemT]):
     param: str
 
 
-def _link_cursor(page: models.DeliveryPage | models.EventPage) -> str | None:
+def _link_cursor(page: models.DeliveryPage | models.EventPage | models.WebhookMessagePage) -> str | None:
     """The ``cursor`` of the page's ``next`` link, sent again on this client's own base URL
     (a proxy in front of Relay may make the server's idea of its URL a different one)."""
     if not page["next"]:
@@ -56,6 +56,9 @@ INBOX = _Walk[models.InboxPage, models.InboxMessage](
 )
 DELIVERIES = _Walk[models.DeliveryPage, models.Delivery](lambda p: p["results"], _link_cursor, "cursor")
 EVENTS = _Walk[models.EventPage, models.EventActivity](lambda p: p["results"], _link_cursor, "cursor")
+WEBHOOK_MESSAGES = _Walk[models.WebhookMessagePage, models.WebhookMessage](
+    lambda p: p["results"], _link_cursor, "cursor"
+)
 MEMBERS = _Walk[models.TopicMembersPage, str](lambda p: p["userIds"], lambda p: p["next"], "after")
 
 
@@ -193,6 +196,16 @@ class _Methods(_Config):
     mark_all_read = _Call(_ops.mark_all_read)
     inbox_counts = _Call(_ops.inbox_counts)
     inbox_bulk = _Call(_ops.inbox_bulk)
+    create_webhook_endpoint = _Call(_ops.create_webhook_endpoint)
+    webhook_endpoints = _Call(_ops.webhook_endpoints)
+    get_webhook_endpoint = _Call(_ops.get_webhook_endpoint)
+    update_webhook_endpoint = _Call(_ops.update_webhook_endpoint)
+    delete_webhook_endpoint = _Call(_ops.delete_webhook_endpoint)
+    rotate_webhook_secret = _Call(_ops.rotate_webhook_secret)
+    webhook_messages = _Call(_ops.webhook_messages)
+    iter_webhook_messages = _Pages(_ops.webhook_messages, WEBHOOK_MESSAGES)
+    replay_webhook_message = _Call(_ops.replay_webhook_message)
+    replay_failed_webhook_messages = _Call(_ops.replay_failed_webhook_messages)
 
 
 class Relay(_Methods):

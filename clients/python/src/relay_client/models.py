@@ -288,3 +288,56 @@ class SocketEvent(TypedDict):
     retryAfter: NotRequired[float]
     resurfaced: NotRequired[bool]
     errors: NotRequired[dict[str, list[str]]]
+
+
+# Status webhooks (/api/webhook-endpoints)
+
+WebhookMessageStatus = Literal["pending", "delivered", "failed"]
+
+
+class WebhookEndpoint(TypedDict):
+    id: int
+    url: str
+    description: str
+    events: list[str]  # empty: every type
+    enabled: bool
+    disabledReason: str
+    createdAt: str
+    updatedAt: str
+
+
+class CreatedWebhookEndpoint(WebhookEndpoint):
+    secret: str  # whsec_<base64>, shown only in this answer
+
+
+class RotatedSecret(TypedDict):
+    secret: str
+    previousSecretExpiresAt: str
+
+
+class WebhookAttempt(TypedDict):
+    attempt: int
+    at: str
+    scheduledAt: str
+    statusCode: int | None
+    durationMs: int
+    error: str
+    response: str
+
+
+class WebhookMessage(TypedDict):
+    id: int
+    webhookId: str
+    type: str
+    status: WebhookMessageStatus
+    attempts: int
+    nextAttemptAt: str | None
+    createdAt: str
+    payload: dict[str, Any]
+    attemptLog: list[WebhookAttempt]
+
+
+class WebhookMessagePage(TypedDict):
+    next: str | None
+    previous: str | None
+    results: list[WebhookMessage]
