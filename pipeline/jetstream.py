@@ -59,6 +59,7 @@ def stream_configs(n: Names) -> list[StreamConfig]:
             subjects=[n.subject("relay.status.>")],
             storage=StorageType.FILE,
             retention=RetentionPolicy.WORK_QUEUE,
+            num_replicas=replicas,
             duplicate_window=120.0,
             max_age=7 * DAY,
         ),
