@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from webhooks import subscriptions
@@ -49,7 +50,7 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return secret
 
 
-def replay(messages: Any, now: datetime | None = None) -> int:
+def replay(messages: QuerySet[WebhookMessage], now: datetime | None = None) -> int:
     """Send these messages again from now, with a fresh retry budget and their own
     ``webhook-id``; their attempt log stays (the dispatcher finds them within its poll
     interval). Returns how many."""

@@ -171,6 +171,7 @@ def test_credentials_and_scopes() -> None:
         "events:write",
         "subscribers:write",
         "workflows:write",
+        "webhooks:write",
         "read",
     ]
 
