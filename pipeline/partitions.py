@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[list[Msg], StageContext], Awaitable[None]]
 R = TypeVar("R")
 ERROR_PAUSE = 1.0
+FETCH_WAIT = 0.1
 
 
 def lock_key(n: Names, what: str) -> int:
@@ -235,7 +236,10 @@ async def consume_partition(
         while not stop.is_set():
             liveness().beat(loop_name)
             try:
-                msgs = await sub.fetch(batch, timeout=1.0)
+                # Once a first message came, fetch waits for the batch to fill or the request
+                # to end: FETCH_WAIT bounds what a trickle adds to latency (and is how often an
+                # idle partition asks again).
+                msgs = await sub.fetch(batch, timeout=FETCH_WAIT)
             except TimeoutError:  # nothing came (nats' TimeoutError is one too)
                 continue
             except Exception as error:
