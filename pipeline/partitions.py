@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import structlog
 from django.conf import settings
 from django.db import connections
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -44,14 +45,14 @@ from core.names import Names, names
 from pipeline.context import RetryInOrder, StageContext
 from pipeline.heartbeat import keep_alive
 from pipeline.liveness import liveness
-from pipeline.puller import nak_quietly
+from pipeline.puller import Puller, nak_quietly
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[list[Msg], StageContext], Awaitable[None]]
 R = TypeVar("R")
 ERROR_PAUSE = 1.0
-FETCH_WAIT = 0.1
+IDLE_WAIT = 1.0
 
 
 def lock_key(n: Names, what: str) -> int:
@@ -214,6 +215,7 @@ async def handle_in_order(
 
 
 async def consume_partition(
+    nc: NATS,
     label: str,
     stream: str,
     durable: str,
@@ -228,7 +230,10 @@ async def consume_partition(
     loop_name = f"{label}:{durable}"
     structlog.contextvars.bind_contextvars(stage=label, consumer=durable)
     await previous_owner_done(ctx.js, stream, durable, stop)
-    sub = await ctx.js.pull_subscribe_bind(durable=durable, stream=stream)
+    # Pull requests kept outstanding (as every stage does): a trickle's message is handed over
+    # as it arrives, a busy partition's next batch gathers while this one is handled.
+    puller = Puller(nc, stream, durable, batch, max_hold=float(settings.RELAY_ACK_WAIT) / 3, keep_order=True)
+    await puller.start()
     consuming()
     processed = metrics.STAGE_MESSAGES.labels(label, metrics.replica_id())
     log.info("partition_started", batch=batch)
@@ -236,23 +241,18 @@ async def consume_partition(
         while not stop.is_set():
             liveness().beat(loop_name)
             try:
-                # Once a first message came, fetch waits for the batch to fill or the request
-                # to end: FETCH_WAIT bounds what a trickle adds to latency (and is how often an
-                # idle partition asks again).
-                msgs = await sub.fetch(batch, timeout=FETCH_WAIT)
-            except TimeoutError:  # nothing came (nats' TimeoutError is one too)
-                continue
+                msgs = await puller.next_batch(timeout=IDLE_WAIT)
             except Exception as error:
                 log.warning("stage_fetch_failed", error=str(error))
                 await pause(stop, ERROR_PAUSE)
                 continue
-            if not msgs:  # only status messages came
+            if not msgs:
                 continue
             await handle_in_order(label, msgs, handler, ctx, stop)
             processed.inc(len(msgs))
     finally:
         liveness().leave(loop_name)
-        await sub.unsubscribe()
+        await puller.stop()
         log.info("partition_stopped")
 
 
@@ -289,7 +289,7 @@ async def run_partitioned(
         own_stop = asyncio.Event()
         durable = n.partition_durable(channel, partition)
         task = asyncio.create_task(
-            consume_partition(label, stream, durable, handler, ctx, own_stop, batch, consuming)
+            consume_partition(nc, label, stream, durable, handler, ctx, own_stop, batch, consuming)
         )
         running[partition] = (own_stop, task)
 

@@ -13,6 +13,8 @@ within one batch (two in the last second of a request, once its successor is sen
 (``pipeline/heartbeat.py``): a message buffered for longer than ``max_hold`` (a third of
 ``ack_wait`` in the stages) behind a slow batch is handed back with a nak rather than
 handled, so no message is ever handled after JetStream may have given it to someone else.
+A puller that ``keep_order`` (a partition's, ``pipeline/partitions.py``) hands back the whole
+buffer then, so nothing newer overtakes the messages it returned.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ class _Request:
 class Puller:
     """Streams one durable pull consumer's messages into batches of at most ``batch`` messages."""
 
-    def __init__(self, nc: NATS, stream: str, durable: str, batch: int, max_hold: float) -> None:
+    def __init__(
+        self, nc: NATS, stream: str, durable: str, batch: int, max_hold: float, keep_order: bool = False
+    ) -> None:
         self._nc = nc
+        self._keep_order = keep_order
         self._batch = batch
         self._max_hold = max_hold
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
@@ -84,6 +89,8 @@ class Puller:
 
     async def _hand_back_stale(self) -> None:
         stale_before = time.monotonic() - self._max_hold
+        if self._keep_order and self._buffer and self._buffer[0][0] < stale_before:
+            stale_before = float("inf")  # everything goes back, in order
         stale: list[Msg] = []
         while self._buffer and self._buffer[0][0] < stale_before:
             stale.append(self._buffer.popleft()[1])
