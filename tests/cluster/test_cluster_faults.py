@@ -33,6 +33,7 @@ from tests.reliability.conftest import (
     count,
     in_inbox,
     in_mailbox,
+    reap_workers,  # noqa: F401  (fixture, shared: no worker outlives its test)
     subscribers,  # noqa: F401  (fixture, shared)
 )
 from tests.smtp_sink import SmtpSink

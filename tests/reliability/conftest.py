@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nats
 import pytest
@@ -120,7 +120,11 @@ async def stages(*labels: str) -> AsyncIterator[None]:
 
 class Worker:
     """``manage.py consume deliver --channel X`` (or ``consume <stage>`` for a channel of None) as a
-    child process that tests may SIGKILL; ``replica`` tells side-by-side copies' logs apart."""
+    child process that tests may SIGKILL; ``replica`` tells side-by-side copies' logs apart.
+    Every process started is killed at the end of its test (``reap_workers``), passed or failed:
+    one left behind would keep consuming (and owning partitions) in later tests."""
+
+    started: ClassVar[list[subprocess.Popen[bytes]]] = []
 
     def __init__(
         self, channel: str | None, log_dir: Path, stage: str = "deliver", replica: int = 0, **env: str
@@ -145,6 +149,7 @@ class Worker:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        Worker.started.append(self.process)
         log.close()
 
     def ready(self) -> bool:
@@ -155,6 +160,16 @@ class Worker:
         assert self.process is not None
         self.process.send_signal(sig)
         self.process.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def reap_workers() -> Iterator[None]:
+    yield
+    while Worker.started:
+        process = Worker.started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 @pytest.fixture
