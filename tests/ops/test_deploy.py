@@ -14,7 +14,9 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.names import names
 from ops.exposition import consumer_lag_metrics
+from pipeline.runner import all_stage_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 SUFFIXES = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
@@ -80,6 +82,17 @@ def test_every_compose_service_that_keeps_running_is_health_checked_and_waits_fo
         for dependency, condition in svc.get("depends_on", {}).items():
             wanted = "service_completed_successfully" if dependency == "migrate" else "service_healthy"
             assert condition["condition"] == wanted, (name, dependency)
+
+
+def test_compose_runs_every_stage_the_code_defines() -> None:
+    """A stage without a service is a channel whose deliveries nobody sends."""
+    compose = load_yaml("docker-compose.yml")["services"]
+    commands = [svc["command"][1:] for svc in compose.values() if svc.get("command", [None])[0] == "relay"]
+    running = {
+        f"deliver:{args[3]}" if args[1] == "deliver" else args[1] for args in commands if args[0] == "consume"
+    }
+    assert running == {spec.label for spec in all_stage_specs(names())}
+    assert ["scheduler"] in commands
 
 
 def test_compose_has_no_default_secret_key() -> None:
