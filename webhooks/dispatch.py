@@ -95,13 +95,9 @@ class Outcome:
         return self.status_code == 410
 
 
-def claim(now: datetime, room: int, busy: dict[int, int], held: set[int]) -> list[Claimed]:
+def claim(now: datetime, room: int, busy: dict[int, int]) -> list[Claimed]:
     """Lease up to ``room`` due messages, oldest due first, at most the free slots of each
-    endpoint (``busy``: POSTs in flight per endpoint); commit; return them in due order.
-
-    ``held``: messages this worker claimed whose outcome is not written yet. Their lease may
-    have run out (a POST slower than the lease, a batch of outcomes waiting for the database),
-    but they are not due: this worker is still on them."""
+    endpoint (``busy``: POSTs in flight per endpoint); commit; return them in due order."""
     per_endpoint = int(settings.RELAY_STATUS_WEBHOOK_ENDPOINT_CONCURRENCY)
     full = [endpoint for endpoint, count in busy.items() if count >= per_endpoint]
     candidates = (
@@ -109,7 +105,6 @@ def claim(now: datetime, room: int, busy: dict[int, int], held: set[int]) -> lis
             status=MessageStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
         )
         .exclude(endpoint_id__in=full)
-        .exclude(pk__in=held)
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -265,7 +260,6 @@ class Dispatcher:
     def __init__(self) -> None:
         self.wake = asyncio.Event()
         self.busy: Counter[int] = Counter()
-        self.held: set[int] = set()  # claimed, outcome not written yet
         self.done: list[Outcome] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.client: httpx.AsyncClient | None = None
@@ -307,12 +301,10 @@ class Dispatcher:
         except Exception:
             self.done = done + self.done  # written with the next batch
             raise
-        self.held.difference_update(o.claimed.message_id for o in done)
         room = int(settings.RELAY_STATUS_WEBHOOK_CONCURRENCY) - sum(self.busy.values())
         if room <= 0:
             return
-        for claimed in await run_db(claim, timezone.now(), room, dict(self.busy), set(self.held)):
-            self.held.add(claimed.message_id)
+        for claimed in await run_db(claim, timezone.now(), room, dict(self.busy)):
             self.busy[claimed.endpoint_id] += 1
             task = asyncio.create_task(self.attempt(claimed))
             self.tasks.add(task)
@@ -321,7 +313,12 @@ class Dispatcher:
     async def attempt(self, claimed: Claimed) -> None:
         assert self.client is not None
         try:
-            self.done.append(await post(self.client, claimed))
+            outcome = await post(self.client, claimed)
+        except Exception as error:  # whatever escaped post(): a failed attempt, retried on schedule
+            log.exception("webhook_post_failed", message_id=claimed.message_id)
+            outcome = Outcome(claimed, timezone.now(), 0, error=f"{type(error).__name__}: {error}"[:EXCERPT])
+        try:
+            self.done.append(outcome)
         finally:
             self.busy[claimed.endpoint_id] -= 1
             self.wake.set()
