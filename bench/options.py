@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 
 from bench.http_clients import CLIENTS
@@ -12,7 +13,7 @@ from bench.http_clients import CLIENTS
 class Options:
     events: int
     concurrency: int
-    rate: float
+    rates: tuple[float, ...]
     latency_seconds: float
     subscribers: int
     ws_clients: int
@@ -29,6 +30,12 @@ class Options:
     cluster: int
     sync_interval: str
     db_stats: bool
+    history: int
+
+    @property
+    def rate(self) -> float:
+        """The first latency rate: the one ``latency_ms`` reports and the large-inbox phase offers."""
+        return self.rates[0]
 
 
 def parse(argv: list[str] | None = None) -> Options:
@@ -38,7 +45,13 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--events", type=int, help="Events per throughput phase (default 3000; quick 400).")
     parser.add_argument("--concurrency", type=int, default=32, help="Concurrent HTTP clients (default 32).")
-    parser.add_argument("--rate", type=float, default=100.0, help="Offered events/s in the latency phase.")
+    offered = parser.add_mutually_exclusive_group()
+    offered.add_argument(
+        "--rates",
+        default="100,300",
+        help="Offered events/s of the latency phase, one run of it per rate in turn (default 100,300).",
+    )
+    offered.add_argument("--rate", type=float, help="One latency rate: --rate R is --rates R.")
     parser.add_argument(
         "--latency-seconds", type=float, help="Length of the latency phase (default 20; quick 5)."
     )
@@ -53,6 +66,15 @@ def parse(argv: list[str] | None = None) -> Options:
         type=int,
         help="Inbox rows bulk-loaded for one subscriber in the large-inbox phase, 0 to skip it "
         "(default 20000; quick 2000; the issue's figure: 1000000).",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Run the measured phases on the fresh database, bulk-load N historical events with their "
+        "deliveries and inbox rows, run them again and report both (PostgreSQL only; the issue's "
+        "figure: 1000000).",
     )
     parser.add_argument("--ws-clients", type=int, default=20, help="WebSocket clients in the latency phase.")
     parser.add_argument("--batch-size", type=int, default=250, help="Events per POST /api/events/batch.")
@@ -101,8 +123,18 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--workers applies to uvicorn only")
     quick = bool(args.quick)
     events = args.events or (400 if quick else 3000)
-    if events < 1 or args.concurrency < 1 or args.rate <= 0 or not 1 <= args.batch_size <= 500:
-        parser.error("--events, --concurrency, --rate must be positive; --batch-size 1..500")
+    try:
+        rates = (args.rate,) if args.rate is not None else tuple(float(r) for r in args.rates.split(","))
+    except ValueError:
+        parser.error(f"--rates takes numbers separated by commas, not {args.rates!r}")
+    if events < 1 or args.concurrency < 1 or min(rates) <= 0 or not 1 <= args.batch_size <= 500:
+        parser.error("--events, --concurrency, --rate(s) must be positive; --batch-size 1..500")
+    if len(set(rates)) != len(rates):
+        parser.error("--rates: each rate once")
+    if args.history < 0:
+        parser.error("--history must be 0 or more")
+    if args.history and not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        parser.error("--history needs PostgreSQL: set DATABASE_URL (make bench does when it answers)")
     if args.inbox_rows is not None and args.inbox_rows < 0:
         parser.error("--inbox-rows must be 0 or more")
     if args.replicas < 1:
@@ -114,7 +146,7 @@ def parse(argv: list[str] | None = None) -> Options:
     return Options(
         events=events,
         concurrency=args.concurrency,
-        rate=args.rate,
+        rates=rates,
         latency_seconds=args.latency_seconds or (5.0 if quick else 20.0),
         subscribers=args.subscribers or (50 if quick else 500),
         ws_clients=args.ws_clients,
@@ -131,4 +163,5 @@ def parse(argv: list[str] | None = None) -> Options:
         cluster=args.cluster,
         sync_interval="" if args.sync_interval == "default" else args.sync_interval,
         db_stats=bool(args.db_stats),
+        history=args.history,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cpu import by_stage
+from bench.latency import percentile
 
 
 @dataclass
@@ -52,6 +53,52 @@ class Figures:
     # each stage's replicas, and what PostgreSQL wrote per event (bench/pgstats.py).
     cpu_ms_per_stage: dict[str, dict[str, float]] = field(default_factory=dict)
     postgres_per_event: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per offered rate ("100"): p50/p95/p99 ms and all processes' CPU ms per event. The first
+    # rate's are also p50/p95/p99 and cpu_ms_per_event above.
+    latency_by_rate: dict[str, dict[str, float]] = field(default_factory=dict)
+    # --history: the same phases on the fresh and on the loaded database (``add_history``).
+    history: dict[str, Any] = field(default_factory=dict)
+
+    def record_latency(self, rate: float, latencies_ms: Sequence[float], cpu_ms: dict[str, float]) -> None:
+        p50, p95, p99 = (percentile(latencies_ms, p) for p in (50, 95, 99))
+        if not self.latency_by_rate:
+            self.p50, self.p95, self.p99, self.cpu_ms_per_event = p50, p95, p99, cpu_ms
+        self.latency_by_rate[f"{rate:g}"] = {
+            "p50": round(p50, 1),
+            "p95": round(p95, 1),
+            "p99": round(p99, 1),
+            "cpu_ms_per_event": round(sum(cpu_ms.values()), 2),
+        }
+
+    def comparable(self) -> dict[str, float]:
+        """The figures one round of phases yields, flat, to set two rounds side by side."""
+        figures = {
+            "accepted_per_s": round(self.accepted_per_s, 1),
+            "accepted_batch_per_s": round(self.accepted_batch_per_s, 1),
+            "delivered_inapp_per_s": round(self.delivered_inapp_per_s, 1),
+            "delivered_email_per_s": round(self.delivered_email_per_s, 1),
+            "workflow_runs_per_s": round(self.workflow_runs_per_s, 1),
+        }
+        for rate, latency in self.latency_by_rate.items():
+            figures |= {f"latency_{p}_ms@{rate}": latency[p] for p in ("p50", "p95", "p99")}
+        for phase, stages in self.cpu_ms_per_stage.items():
+            figures[f"cpu_ms_per_event@{phase}"] = round(sum(stages.values()), 2)
+        return figures
+
+    def add_history(self, rows: int, load_s: float, loaded: Figures) -> None:
+        """This round's figures (the fresh database) beside ``loaded``'s (after ``rows`` of history)."""
+        fresh, after = self.comparable(), loaded.comparable()
+        self.history = {
+            "rows": rows,
+            "load_s": round(load_s, 1),
+            "fresh": fresh,
+            "loaded": after,
+            "ratio": {k: round(after[k] / v, 2) if v else 0.0 for k, v in fresh.items() if k in after},
+            "loaded_cpu_ms_per_stage": loaded.cpu_ms_per_stage,
+            "loaded_postgres_per_event": loaded.postgres_per_event,
+        }
+        self.ws_missed += loaded.ws_missed
+        self.notes += loaded.notes
 
     def record_phase(
         self,
@@ -101,6 +148,8 @@ class Figures:
                 "duplicated": self.workflow_duplicated,
             },
             "inbox": self.inbox,
+            "latency_by_rate": self.latency_by_rate,
+            "history": self.history,
         }
 
 
@@ -158,6 +207,20 @@ def _print_phases(console: Console, figures: Figures) -> None:
     console.print(database)
 
 
+def _print_history(console: Console, history: dict[str, Any]) -> None:
+    """The same phases on the fresh database and after loading the history, side by side."""
+    if not history:
+        return
+    rows, load_s = history["rows"], history["load_s"]
+    table = Table(title=f"Fresh database against {rows:,} events of history (loaded in {load_s:.0f} s)")
+    for column in ("figure", "fresh", "loaded", "loaded / fresh"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for key, fresh in history["fresh"].items():
+        loaded = history["loaded"].get(key, 0.0)
+        table.add_row(key, f"{fresh:,.1f}", f"{loaded:,.1f}", f"{history['ratio'].get(key, 0.0):.2f}")
+    console.print(table)
+
+
 def print_report(console: Console, figures: Figures) -> None:
     table = Table(title=f"Relay benchmark ({figures.server}; {figures.mode})")
     table.add_column("measure")
@@ -167,9 +230,12 @@ def print_report(console: Console, figures: Figures) -> None:
         ("accepted/s, batch endpoint", f"{figures.accepted_batch_per_s:,.0f}"),
         ("delivered/s end to end, in-app", f"{figures.delivered_inapp_per_s:,.0f}"),
         ("delivered/s end to end, email (SMTP sink)", f"{figures.delivered_email_per_s:,.0f}"),
-        (
-            f"latency POST -> WebSocket at {figures.rate:g}/s, p50 / p95 / p99",
-            f"{figures.p50:.0f} / {figures.p95:.0f} / {figures.p99:.0f} ms",
+        *(
+            (
+                f"latency POST -> WebSocket at {rate}/s, p50 / p95 / p99 (CPU per event)",
+                f"{v['p50']:.0f} / {v['p95']:.0f} / {v['p99']:.0f} ms ({v['cpu_ms_per_event']:.1f} ms)",
+            )
+            for rate, v in figures.latency_by_rate.items()
         ),
         ("ceiling: raw JetStream publish (async, acked)", f"{figures.ceiling_publish_per_s:,.0f}"),
         ("ceiling: publish + 3 hops + consume", f"{figures.ceiling_per_s:,.0f}"),
@@ -200,6 +266,7 @@ def print_report(console: Console, figures: Figures) -> None:
         cpu.add_row("total", f"{sum(figures.cpu_ms_per_event.values()):.2f}")
         console.print(cpu)
     _print_phases(console, figures)
+    _print_history(console, figures.history)
     for note in figures.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     # The contract: the last line of output is this JSON object.

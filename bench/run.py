@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvloop
 from rich.console import Console
@@ -20,6 +20,9 @@ from bench.options import Options
 from bench.processes import Pipeline, stage_of
 from bench.report import Figures, print_report
 from bench.smtp_counter import SmtpCounter
+
+if TYPE_CHECKING:  # imports the models, which need Django set up first
+    from bench.counting import Accounting
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
@@ -191,6 +194,26 @@ def execute(options: Options, console: Console) -> Figures:
             env.close()
 
 
+@dataclass
+class Bench:
+    """What every phase uses: the run's options and world, its pipeline and sink, its HTTP
+    client factory and progress bars, and the subscribers the events go to."""
+
+    options: Options
+    env: BenchEnvironment
+    pipeline: Pipeline
+    sink: SmtpCounter
+    progress: Progress
+    http: Callable[[], Any]
+    users: list[str] = field(default_factory=list)
+
+    def usage(self, *, cpu_first: bool) -> Usage:
+        return _usage(self.env, self.pipeline, self.options, cpu_first=cpu_first)
+
+    def drain(self, label: str, expected: int, count: Callable[[], int], timeout: float = 0.0) -> None:
+        _drain(self.progress, label, expected, count, timeout or self.options.drain_timeout, self.pipeline)
+
+
 def _measure(
     options: Options,
     env: BenchEnvironment,
@@ -200,188 +223,195 @@ def _measure(
     api_key: str,
     progress: Progress,
 ) -> None:
+    from bench import workflow_phase
     from bench.ceiling import measure_ceiling
-    from bench.counting import delivered_count, in_app_tally, lost_and_duplicated
-    from bench.latency import measure_latency, percentile
+    from bench.counting import Accounting
 
-    base, n, c = pipeline.base_url, options.events, options.concurrency
-    run = env.run_id
+    base, c = pipeline.base_url, options.concurrency
 
     def http() -> Any:
         return make_client(options.client, base, api_key, c)
+
+    bench = Bench(options, env, pipeline, sink, progress, http)
 
     async def subscribers(advance: Callable[[int], None]) -> list[str]:
         async with http() as client:
             return await load.create_subscribers(client, options.subscribers, c, advance)
 
-    users = _phase(progress, "subscribers (PUT)", options.subscribers, subscribers)
+    bench.users = _phase(progress, "subscribers (PUT)", options.subscribers, subscribers)
+    workflow_phase.publish_workflow()
+    accounting = Accounting()
 
-    # 1. single-event POSTs, in-app only; drained before the next phase so phases do not mix.
-    single_prefix = f"s{run}"
-    single_bodies = load.event_bodies(single_prefix, n, users, ["in_app"])
-
-    async def single(advance: Callable[[int], None]) -> load.PhaseResult:
-        async with http() as client:
-            return await load.post_single(client, single_bodies, c, advance)
-
-    usage = _usage(env, pipeline, options, cpu_first=False)
-    single_result = _phase(progress, f"POST /api/events x{c}", n, single)
-    figures.accepted_per_s = single_result.per_second
-    _drain(
-        progress,
-        "  delivered in-app",
-        len(single_result.accepted),
-        lambda: delivered_count(single_prefix, "in_app"),
-        options.drain_timeout,
-        pipeline,
-    )
-    figures.record_phase(
-        "single", *_per_event(usage, _usage(env, pipeline, options, cpu_first=True), n), stage_of
-    )
-
-    # 2. batch POSTs to in-app and email: the end-to-end delivery phase.
-    batch_prefix = f"b{run}"
-    batch_bodies = load.event_bodies(batch_prefix, n, users, ["in_app", "email"])
-
-    async def batches(advance: Callable[[int], None]) -> load.PhaseResult:
-        async with http() as client:
-            return await load.post_batches(client, batch_bodies, options.batch_size, min(c, 4), advance)
-
-    usage = _usage(env, pipeline, options, cpu_first=False)
-    batch_result = _phase(progress, f"POST /api/events/batch ({options.batch_size})", n, batches)
-    figures.accepted_batch_per_s = batch_result.per_second
-    expected = len(batch_result.accepted)
-    _drain(
-        progress,
-        "  delivered in-app + email",
-        2 * expected,
-        lambda: delivered_count(batch_prefix, "in_app") + len(sink.counts().per_event),
-        options.drain_timeout,
-        pipeline,
-    )
-    figures.record_phase(
-        "batch", *_per_event(usage, _usage(env, pipeline, options, cpu_first=True), n), stage_of
-    )
-    single_tally, batch_tally = in_app_tally(single_prefix), in_app_tally(batch_prefix)
-    email = sink.counts()
-    if batch_tally.last_sent_at:
-        figures.delivered_inapp_per_s = sum(batch_tally.per_event.values()) / max(
-            batch_tally.last_sent_at - batch_result.started_at, 1e-9
-        )
-    if email.last_at:
-        figures.delivered_email_per_s = len(email.per_event) / max(
-            email.last_at - batch_result.started_at, 1e-9
-        )
-
-    # 3. workflows: recipe (a) with a 1 s delay, every other in-app message read before it ends.
-    _workflow_phase(options, env, figures, pipeline, sink, users, http, progress)
-
-    # 4. latency at a fixed offered rate, seen by real WebSocket clients.
-    latency_prefix = f"l{run}"
-    ws_users = users[: max(1, min(options.ws_clients, len(users)))]
-    offered = max(1, round(options.rate * options.latency_seconds))
-
-    async def latency(advance: Callable[[int], None]) -> Any:
-        async with http() as client:
-            return await measure_latency(
-                client,
-                base.replace("http://", "ws://"),
-                ws_users,
-                latency_prefix,
-                options.rate,
-                options.latency_seconds,
-                advance,
-                c,
-            )
-
-    usage = _usage(env, pipeline, options, cpu_first=False)
-    latency_result = _phase(progress, f"latency at {options.rate:g}/s", offered, latency)
-    latency_cpu, latency_database = _per_event(usage, _usage(env, pipeline, options, cpu_first=True), offered)
-    figures.cpu_ms_per_event = latency_cpu
-    figures.record_phase("latency", latency_cpu, latency_database, stage_of)
-    figures.p50, figures.p95, figures.p99 = (percentile(latency_result.latencies_ms, p) for p in (50, 95, 99))
-    figures.ws_missed = latency_result.missed
-    latency_tally = in_app_tally(latency_prefix)
+    # 1-4. single POSTs, batches, workflows, latency at each rate: on the fresh database, and
+    # with --history again after loading the history, both reported.
+    _measured_phases(bench, figures, accounting, "")
+    if options.history:
+        _history(bench, figures, accounting)
 
     # 5. the ceiling, with the pipeline idle: same message size, same number of hops.
     task = progress.add_task("ceiling: raw JetStream", total=1)
     from notifications.services import event_message
 
-    size = len(event_message(batch_bodies[0], "0" * 64))  # what the API publishes for one event
-    messages = max(n, 2000 if options.quick else 5000)
+    # What the API publishes for one event of the batch phase.
+    size = len(
+        event_message(load.event_bodies(f"b{env.run_id}", 1, bench.users, ["in_app", "email"])[0], "0" * 64)
+    )
+    messages = max(options.events, 2000 if options.quick else 5000)
     ceiling = measure_ceiling(env.nats_servers, f"{env.nats_prefix}c.", messages, size, env.stream_replicas)
     progress.update(task, completed=1)
     figures.ceiling_per_s, figures.ceiling_publish_per_s = ceiling.end_to_end_per_s, ceiling.publish_per_s
 
     # 6. a subscriber with a huge inbox against a fresh one, side by side.
-    inbox_tallies = _inbox_phase(options, env, figures, http, base, progress)
+    _inbox_phase(bench, figures, accounting)
 
     # 7. accepted versus arrived.
-    email_per_event = Counter({k: v for k, v in email.per_event.items() if k.startswith(f"{batch_prefix}-")})
-    tallies = [
-        (single_result.accepted, single_tally.per_event),
-        (batch_result.accepted, batch_tally.per_event),
-        (batch_result.accepted, email_per_event),
-        (latency_result.accepted, latency_tally.per_event),
-        *((accepted, tally.per_event) for accepted, tally in inbox_tallies),
-    ]
-    for accepted, per_event in tallies:
-        lost, duplicated = lost_and_duplicated(accepted, per_event)
-        figures.lost += lost
-        figures.duplicated += duplicated
-    figures.duplicated += latency_result.duplicated
-    for tally in (single_tally, batch_tally, latency_tally, *(tally for _, tally in inbox_tallies)):
-        figures.duplicated += max(0, tally.inbox_rows - sum(tally.per_event.values()))
-    figures.events = n
-    figures.events_total = 2 * n + offered + figures.workflow_runs + sum(len(a) for a, _ in inbox_tallies)
-    rejected = single_result.rejected + batch_result.rejected + (offered - len(latency_result.accepted))
-    if rejected:
+    figures.lost, figures.duplicated = accounting.settled()
+    figures.events_total = accounting.offered
+    if accounting.rejected:
         figures.notes.append(
-            f"{rejected} events were not accepted by the API (counted neither lost nor sent)"
+            f"{accounting.rejected} events were not accepted by the API (counted neither lost nor sent)"
         )
 
 
-def _workflow_phase(
-    options: Options,
-    env: BenchEnvironment,
-    figures: Figures,
-    pipeline: Pipeline,
-    sink: SmtpCounter,
-    users: list[str],
-    http: Callable[[], Any],
-    progress: Progress,
+def _history(bench: Bench, figures: Figures, accounting: Accounting) -> None:
+    """Bulk-load ``--history`` events with their deliveries and inbox rows, then the same
+    phases again; ``figures.history`` compares the two rounds."""
+    from bench.inbox_loader import load_history
+
+    rows = bench.options.history
+    task = bench.progress.add_task(f"history: bulk-load {rows:,} events", total=1)
+    loaded = load_history(rows, f"h{bench.env.run_id}")
+    bench.progress.update(task, completed=1)
+    again = Figures(rate=figures.rate, replicas=figures.replicas)
+    _measured_phases(bench, again, accounting, "h")
+    figures.add_history(loaded.rows, loaded.seconds, again)
+
+
+def _measured_phases(bench: Bench, figures: Figures, accounting: Accounting, tag: str) -> None:
+    """Single POSTs, batches, workflows and latency at each rate, each drained before the
+    next so that phases do not mix; eventIds carry ``tag`` so that a second round's are its own."""
+    run, after = f"{tag}{bench.env.run_id}", " (after history)" if tag else ""
+    _single_phase(bench, figures, accounting, f"s{run}", after)
+    _batch_phase(bench, figures, accounting, f"b{run}", after)
+    _workflow_phase(bench, figures, accounting, f"w{run}", after)
+    for index, rate in enumerate(bench.options.rates):
+        _latency_phase(bench, figures, accounting, f"l{index}{run}", rate, after)
+    figures.events = bench.options.events
+
+
+def _single_phase(bench: Bench, figures: Figures, accounting: Accounting, prefix: str, after: str) -> None:
+    """Single-event POSTs from ``--concurrency`` clients, in-app only."""
+    from bench.counting import delivered_count, in_app_tally
+
+    n, c = bench.options.events, bench.options.concurrency
+    bodies = load.event_bodies(prefix, n, bench.users, ["in_app"])
+
+    async def single(advance: Callable[[int], None]) -> load.PhaseResult:
+        async with bench.http() as client:
+            return await load.post_single(client, bodies, c, advance)
+
+    usage = bench.usage(cpu_first=False)
+    result = _phase(bench.progress, f"POST /api/events x{c}{after}", n, single)
+    figures.accepted_per_s = result.per_second
+    bench.drain("  delivered in-app", len(result.accepted), lambda: delivered_count(prefix, "in_app"))
+    figures.record_phase("single", *_per_event(usage, bench.usage(cpu_first=True), n), stage_of)
+    accounting.add_in_app(result.accepted, in_app_tally(prefix), n)
+
+
+def _batch_phase(bench: Bench, figures: Figures, accounting: Accounting, prefix: str, after: str) -> None:
+    """Batch POSTs to in-app and email: the end-to-end delivery phase."""
+    from bench.counting import delivered_count, in_app_tally
+
+    options, n = bench.options, bench.options.events
+    bodies = load.event_bodies(prefix, n, bench.users, ["in_app", "email"])
+
+    async def batches(advance: Callable[[int], None]) -> load.PhaseResult:
+        async with bench.http() as client:
+            return await load.post_batches(
+                client, bodies, options.batch_size, min(options.concurrency, 4), advance
+            )
+
+    def emails() -> dict[str, int]:
+        return {k: v for k, v in bench.sink.counts().per_event.items() if k.startswith(f"{prefix}-")}
+
+    usage = bench.usage(cpu_first=False)
+    result = _phase(bench.progress, f"POST /api/events/batch ({options.batch_size}){after}", n, batches)
+    figures.accepted_batch_per_s = result.per_second
+    bench.drain(
+        "  delivered in-app + email",
+        2 * len(result.accepted),
+        lambda: delivered_count(prefix, "in_app") + len(emails()),
+    )
+    figures.record_phase("batch", *_per_event(usage, bench.usage(cpu_first=True), n), stage_of)
+    tally = in_app_tally(prefix)
+    email, last_email_at = emails(), bench.sink.counts().last_at  # the batch's emails are the last ones
+    if tally.last_sent_at:
+        figures.delivered_inapp_per_s = sum(tally.per_event.values()) / max(
+            tally.last_sent_at - result.started_at, 1e-9
+        )
+    if email:
+        figures.delivered_email_per_s = len(email) / max(last_email_at - result.started_at, 1e-9)
+    accounting.add_in_app(result.accepted, tally, n)
+    accounting.add_email(result.accepted, email)
+
+
+def _latency_phase(
+    bench: Bench, figures: Figures, accounting: Accounting, prefix: str, rate: float, after: str
 ) -> None:
+    """POST-to-WebSocket latency at one offered rate, and the CPU each event cost there."""
+    from bench.counting import delivered_count, in_app_tally
+    from bench.latency import measure_latency
+
+    options = bench.options
+    ws_users = bench.users[: max(1, min(options.ws_clients, len(bench.users)))]
+    offered = max(1, round(rate * options.latency_seconds))
+
+    async def latency(advance: Callable[[int], None]) -> Any:
+        async with bench.http() as client:
+            return await measure_latency(
+                client,
+                bench.pipeline.base_url.replace("http://", "ws://"),
+                ws_users,
+                prefix,
+                rate,
+                options.latency_seconds,
+                advance,
+                options.concurrency,
+            )
+
+    usage = bench.usage(cpu_first=False)
+    result = _phase(bench.progress, f"latency at {rate:g}/s{after}", offered, latency)
+    cpu_ms, database = _per_event(usage, bench.usage(cpu_first=True), offered)
+    bench.drain("  delivered in-app", len(result.accepted), lambda: delivered_count(prefix, "in_app"))
+    figures.record_latency(rate, result.latencies_ms, cpu_ms)
+    figures.record_phase(f"latency {rate:g}/s", cpu_ms, database, stage_of)
+    figures.ws_missed += result.missed
+    accounting.add_in_app(result.accepted, in_app_tally(prefix), offered, result.duplicated)
+
+
+def _workflow_phase(bench: Bench, figures: Figures, accounting: Accounting, prefix: str, after: str) -> None:
     """Runs completed per second, and the emails the runs owed against those the sink got."""
     from bench import workflow_phase as phase
 
-    prefix = f"w{env.run_id}"
-    bodies = phase.bodies(prefix, options.workflow_runs, users)
-    phase.publish_workflow()
+    bodies = phase.bodies(prefix, bench.options.workflow_runs, bench.users)
 
     async def post_and_read(advance: Callable[[int], None]) -> phase.WorkflowResult:
-        async with http() as client:
-            return await phase.post_and_read(client, bodies, options.batch_size, 4, advance)
+        async with bench.http() as client:
+            return await phase.post_and_read(client, bodies, bench.options.batch_size, 4, advance)
 
-    label = f"workflow runs ({phase.DELAY_SECONDS} s delay, half read)"
-    usage = _usage(env, pipeline, options, cpu_first=False)
-    posted = _phase(progress, label, len(bodies), post_and_read)
+    label = f"workflow runs ({phase.DELAY_SECONDS} s delay, half read){after}"
+    usage = bench.usage(cpu_first=False)
+    posted = _phase(bench.progress, label, len(bodies), post_and_read)
     accepted = len(posted.posted.accepted)
-    _drain(
-        progress,
-        "  runs completed",
-        accepted,
-        lambda: phase.settled_runs(prefix),
-        options.drain_timeout,
-        pipeline,
-    )
+    bench.drain("  runs completed", accepted, lambda: phase.settled_runs(prefix))
     owed = phase.owed_emails(prefix)
 
     def emails() -> dict[str, int]:
-        return {k: v for k, v in sink.counts().per_event.items() if k.startswith(f"{prefix}-")}
+        return {k: v for k, v in bench.sink.counts().per_event.items() if k.startswith(f"{prefix}-")}
 
-    _drain(progress, "  emails (unread ones)", len(owed.emailed), lambda: len(emails()), 30.0, pipeline)
+    bench.drain("  emails (unread ones)", len(owed.emailed), lambda: len(emails()), 30.0)
     # Per run: its in-app message, the read of half of them, the wake-up, the email of the rest.
-    per_run = _per_event(usage, _usage(env, pipeline, options, cpu_first=True), len(bodies))
+    per_run = _per_event(usage, bench.usage(cpu_first=True), len(bodies))
     figures.record_phase("workflow", *per_run, stage_of)
     sent = emails()
     figures.workflow_runs = accepted
@@ -395,51 +425,47 @@ def _workflow_phase(
     lost = accepted - owed.completed + sum(1 for event_id in owed.emailed if not sent.get(event_id))
     duplicated = sum(n - 1 for n in sent.values() if n > 1) + sum(1 for e in owed.not_emailed if e in sent)
     figures.workflow_lost, figures.workflow_duplicated = lost, duplicated
-    figures.lost += lost
-    figures.duplicated += duplicated
+    accounting.add_counted(len(bodies), lost, duplicated)
     if len(owed.not_emailed) < len(posted.to_read):
         figures.notes.append(
-            f"workflow phase: {len(posted.to_read) - len(owed.not_emailed)} of {len(posted.to_read)} "
-            f"reads came after the {phase.DELAY_SECONDS} s delay ended (those runs owed an email)"
+            f"workflow phase{after}: {len(posted.to_read) - len(owed.not_emailed)} of "
+            f"{len(posted.to_read)} reads came after the {phase.DELAY_SECONDS} s delay ended "
+            "(those runs owed an email)"
         )
 
 
-def _inbox_phase(
-    options: Options,
-    env: BenchEnvironment,
-    figures: Figures,
-    http: Callable[[], Any],
-    base: str,
-    progress: Progress,
-) -> list[tuple[list[str], Any]]:
+def _inbox_phase(bench: Bench, figures: Figures, accounting: Accounting) -> None:
     """In-app latency and listing time of a subscriber with ``--inbox-rows`` messages against
-    a fresh one's; returns each side's (accepted eventIds, in-app tally) for the accounting."""
+    a fresh one's."""
+    options = bench.options
     if not options.inbox_rows:
-        return []
+        return
     from bench import inbox_phase as phase
     from bench.counting import in_app_tally
 
-    prefix = f"i{env.run_id}"
-    users = {"big": f"bench-inbox-big-{env.run_id}", "fresh": f"bench-inbox-fresh-{env.run_id}"}
-    task = progress.add_task(f"inbox: bulk-load {options.inbox_rows:,} rows", total=1)
+    run = bench.env.run_id
+    prefix = f"i{run}"
+    users = {"big": f"bench-inbox-big-{run}", "fresh": f"bench-inbox-fresh-{run}"}
+    task = bench.progress.add_task(f"inbox: bulk-load {options.inbox_rows:,} rows", total=1)
     load_s = phase.load(options.inbox_rows, (users["big"], users["fresh"]), prefix)
-    progress.update(task, completed=1)
+    bench.progress.update(task, completed=1)
     offered = 2 * max(1, round(options.rate / 2 * options.latency_seconds))
     requests = 50 if options.quick else 200
 
     async def measure(advance: Callable[[int], None]) -> phase.InboxPhase:
-        async with http() as client:
-            ws_base = base.replace("http://", "ws://")
+        async with bench.http() as client:
+            ws_base = bench.pipeline.base_url.replace("http://", "ws://")
             return await phase.measure(
                 client, ws_base, users, prefix, options.rate, options.latency_seconds, requests, advance
             )
 
-    result = _phase(progress, "inbox: big vs fresh, latency + GET", offered, measure)
+    result = _phase(bench.progress, "inbox: big vs fresh, latency + GET", offered, measure)
     result.rows, result.load_s = options.inbox_rows, load_s
     figures.inbox = result.as_json()
-    figures.duplicated += sum(r.duplicated for r in result.latency.values())
-    figures.ws_missed += sum(r.missed for r in result.latency.values())
-    return [(r.accepted, in_app_tally(f"{prefix}-{who}-l")) for who, r in result.latency.items()]
+    for who, latency in result.latency.items():
+        figures.ws_missed += latency.missed
+        tally = in_app_tally(f"{prefix}-{who}-l")
+        accounting.add_in_app(latency.accepted, tally, latency.offered, latency.duplicated)
 
 
 def main_run(options: Options) -> Figures:

@@ -29,6 +29,8 @@ KEYS = {
     "duplicated",
     "workflow",
     "inbox",
+    "latency_by_rate",
+    "history",
 }
 
 
@@ -54,12 +56,20 @@ def _run_bench(args: list[str], timeout: float) -> dict[str, Any]:
 
 def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     args = ["--quick", "--events", "60", "--subscribers", "10", "--ws-clients", "3"]
-    args += ["--rate", "20", "--latency-seconds", "1", "--concurrency", "4", "--batch-size", "25"]
+    args += ["--rates", "20,40", "--latency-seconds", "1", "--concurrency", "4", "--batch-size", "25"]
     args += ["--workflow-runs", "20", "--inbox-rows", "3000"]
-    figures = _run_bench(args, timeout=170)
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):  # --history needs PostgreSQL
+        args += ["--history", "2000"]
+    figures = _run_bench(args, timeout=200)
     assert figures.keys() >= KEYS
     assert set(figures["latency_ms"]) == {"p50", "p95", "p99"}
     assert figures["events"] == 60
+    # One latency phase per rate, each with its percentiles and CPU; the first is latency_ms.
+    by_rate = figures["latency_by_rate"]
+    assert set(by_rate) == {"20", "40"}
+    assert all(set(v) == {"p50", "p95", "p99", "cpu_ms_per_event"} for v in by_rate.values())
+    assert {k: by_rate["20"][k] for k in ("p50", "p95", "p99")} == figures["latency_ms"]
+    assert {"latency 20/s", "latency 40/s"} <= figures["cpu_ms_per_stage"].keys()
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0
     assert figures["delivered_inapp_per_s"] > 0 and figures["ceiling_per_s"] > 0
@@ -77,6 +87,16 @@ def test_quick_bench_reports_every_figure_and_loses_nothing() -> None:
     # Where the latency phase's CPU went: the API server and every stage its events pass did some
     # of the work (ingest routes events sent to one user itself; route only serves topics).
     assert {"uvicorn", "ingest", "deliver-in_app"} <= figures["cpu_ms_per_event"].keys()
+    if "--history" in args:
+        # The same figures on the fresh database and after the history, and their ratios.
+        history = figures["history"]
+        assert history["rows"] == 2000 and history["load_s"] > 0
+        assert history["fresh"].keys() == history["loaded"].keys() == history["ratio"].keys()
+        assert {"accepted_per_s", "delivered_inapp_per_s", "latency_p99_ms@40"} <= history["fresh"].keys()
+        assert all(history["loaded"][key] > 0 for key in ("accepted_per_s", "latency_p99_ms@40"))
+        # Both rounds' events are accounted for (60 single, 60 batch, 20 runs, 20 + 40 at the
+        # two rates), and the inbox phase's 20 once.
+        assert figures["events_total"] == 2 * (60 + 60 + 20 + 20 + 40) + 20
 
 
 # The scaling runs start every stage twice (and, below, three NATS servers): minutes on two
@@ -104,7 +124,7 @@ def test_replicas_share_each_stage_and_postgres_writes_are_counted_per_phase() -
     assert not processes & {"ingest", "deliver-in_app"}
     # Both replicas of a stage are started and ready; CPU in the latency phase at 20/s may still
     # land on one of them, so the per-stage sum is what is compared.
-    assert set(figures["cpu_ms_per_stage"]) == {"single", "batch", "workflow", "latency"}
+    assert set(figures["cpu_ms_per_stage"]) == {"single", "batch", "workflow", "latency 20/s"}
     for phase in ("single", "batch"):
         assert {"uvicorn", "ingest", "deliver-in_app", "postgresql"} <= figures["cpu_ms_per_stage"][
             phase
@@ -114,7 +134,7 @@ def test_replicas_share_each_stage_and_postgres_writes_are_counted_per_phase() -
     # PostgreSQL's writes per event: an in-app event inserts its event, notification, delivery,
     # timeline and inbox rows; in the batch phase each event also has an email delivery.
     database = figures["postgres_per_event"]
-    assert set(database) == {"single", "batch", "workflow", "latency"}
+    assert set(database) == {"single", "batch", "workflow", "latency 20/s"}
     assert database["single"]["rows_inserted"] >= 3
     assert database["batch"]["rows_inserted"] > database["single"]["rows_inserted"]
     assert all(values["commits"] > 0 and values["wal_bytes"] > 0 for values in database.values())
