@@ -270,6 +270,10 @@ if os.environ.get("EMAIL_URL"):
     globals().update(parse_email_url(os.environ["EMAIL_URL"]))
 # django-templated-email template (under templates/templated_email/) every email renders through.
 RELAY_EMAIL_TEMPLATE = os.environ.get("RELAY_EMAIL_TEMPLATE", "relay/default")
+# SMTP connections an email worker sends a batch over at once, kept open between batches
+# (pipeline/providers/smtp_pool.py), and closed after this many seconds unused.
+RELAY_EMAIL_CONNECTIONS = int(os.environ.get("RELAY_EMAIL_CONNECTIONS", "4"))
+RELAY_EMAIL_IDLE_SECONDS = float(os.environ.get("RELAY_EMAIL_IDLE_SECONDS", "10"))
 # Where providers' callbacks and unsubscribe links reach Relay from outside. Unset, it is the
 # port Relay serves on (PORT, which `make run` passes down), so a demo's links work on any port.
 RELAY_PUBLIC_URL = (

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import smtplib
+import threading
 import time
 from collections.abc import Sequence
 from email.utils import parseaddr
@@ -12,10 +15,27 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from templated_email import get_templated_mail
 
 from pipeline.providers.base import OnAccepted, OutboundMessage, Provider, ProviderResult, ignore_acceptance
+from pipeline.providers.smtp_pool import ConnectionPool, close_quietly
 from preferences.unsubscribe_tokens import unsubscribe_url
+
+# The settings Django's SMTP backend connects with: a change (tests) means a new pool.
+CONNECTION_SETTINGS = (
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_TIMEOUT",
+    "EMAIL_SSL_KEYFILE",
+    "EMAIL_SSL_CERTFILE",
+)
+# How a connection the server closed shows on the next command.
+DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
 def build_email(message: OutboundMessage) -> EmailMessage:
@@ -62,9 +82,41 @@ def classify_smtp_error(error: Exception) -> str:
 
 
 class SmtpEmailProvider(Provider):
+    """A batch goes out over up to ``RELAY_EMAIL_CONNECTIONS`` connections at once (the k-th of
+    them takes every k-th message), kept open for the next batch (``smtp_pool``)."""
+
     name: ClassVar[str] = "smtp"
     channel: ClassVar[str] = "email"
     backend: ClassVar[str] = "django.core.mail.backends.smtp.EmailBackend"
+
+    def __init__(self) -> None:
+        self._pool: ConnectionPool | None = None
+        self._pool_key: tuple[object, ...] = ()
+        self._pool_lock = threading.Lock()
+
+    def connections(self) -> int:
+        return max(1, int(settings.RELAY_EMAIL_CONNECTIONS))
+
+    def idle_seconds(self) -> float:
+        return float(settings.RELAY_EMAIL_IDLE_SECONDS)
+
+    def pool(self) -> ConnectionPool:
+        """The pool for the current settings; tests change them between runs, production never."""
+        key = (
+            *(getattr(settings, name) for name in CONNECTION_SETTINGS),
+            self.connections(),
+            self.idle_seconds(),
+        )
+        with self._pool_lock:
+            if self._pool is None or key != self._pool_key:
+                if self._pool is not None:
+                    self._pool.shut()
+                connect = functools.partial(get_connection, backend=self.backend, fail_silently=False)
+                self._pool, self._pool_key = (
+                    ConnectionPool(connect, self.connections(), self.idle_seconds()),
+                    key,
+                )
+            return self._pool
 
     async def send(self, message: OutboundMessage) -> ProviderResult:
         return (await self.send_batch([message]))[0]
@@ -72,17 +124,37 @@ class SmtpEmailProvider(Provider):
     async def send_batch(
         self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted = ignore_acceptance
     ) -> list[ProviderResult]:
-        return await asyncio.to_thread(self._send_all, messages, on_accepted)
+        pool = self.pool()
+        lanes = min(pool.size, len(messages))
+        loop = asyncio.get_running_loop()
+        sent = await asyncio.gather(
+            *(
+                loop.run_in_executor(
+                    pool.executor,
+                    contextvars.copy_context().run,
+                    self._send_lane,
+                    pool,
+                    messages[k::lanes],
+                    on_accepted,
+                )
+                for k in range(lanes)
+            )
+        )
+        # Message i went out on lane i % lanes, as that lane's (i // lanes)-th.
+        return [sent[i % lanes][i // lanes] for i in range(len(messages))]
 
-    def _send_all(self, messages: Sequence[OutboundMessage], on_accepted: OnAccepted) -> list[ProviderResult]:
-        """One SMTP connection for the whole batch, each ``250`` recorded before the next DATA.
+    def _send_lane(
+        self, pool: ConnectionPool, messages: Sequence[OutboundMessage], on_accepted: OnAccepted
+    ) -> list[ProviderResult]:
+        """One connection, one message at a time, each ``250`` recorded before the next DATA.
 
         A refused recipient or a 4xx/5xx answer fails only that message and the session goes
-        on; when the connection itself cannot be opened, the rest of the batch fails at once
+        on; when the connection cannot be opened, the rest of the lane fails at once
         (transiently) instead of waiting out one connect timeout per message.
         """
-        connection = get_connection(backend=self.backend, fail_silently=False)
+        connection = pool.take()
         results: list[ProviderResult] = []
+        tried = False  # a send was made on this lane: a connection dropped after it is a failure
         try:
             for index, message in enumerate(messages):
                 started = time.perf_counter()
@@ -92,36 +164,59 @@ class SmtpEmailProvider(Provider):
                     results.append(self.result("permanent", started, error=f"render_failed: {error}"))
                     continue
                 try:
-                    connection.open()
-                except (TimeoutError, smtplib.SMTPException, OSError) as error:
-                    failure = f"smtp_unavailable: {type(error).__name__}: {error}"
+                    results.append(self._send_one(connection, email, started, stale_possible=not tried))
+                except Unavailable as error:
+                    failure = f"smtp_unavailable: {error}"
                     results.extend(self.result("transient", started, error=failure) for _ in messages[index:])
                     return results
-                try:
-                    connection.send_messages([email])
-                except (TimeoutError, smtplib.SMTPException, OSError) as error:
-                    kind = classify_smtp_error(error)
-                    results.append(self.result(kind, started, error=f"{type(error).__name__}: {error}"))  # type: ignore[arg-type]
-                    if not isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
-                        self._close_quietly(connection)
-                    continue
-                accepted = self.result("ok", started, provider_message_id=email.extra_headers["Message-ID"])
-                on_accepted(message, accepted)
-                results.append(accepted)
+                tried = True
+                if results[-1].ok:
+                    on_accepted(message, results[-1])
         finally:
-            self._close_quietly(connection)
+            pool.give_back(connection)
         return results
 
-    @staticmethod
-    def _close_quietly(connection: object) -> None:
+    def _send_one(
+        self, connection: BaseEmailBackend, email: EmailMessage, started: float, stale_possible: bool
+    ) -> ProviderResult:
         try:
-            connection.close()  # type: ignore[attr-defined]
-        except Exception:  # a dead connection cannot be closed politely
-            pass
+            opened = connection.open()
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            raise Unavailable(f"{type(error).__name__}: {error}") from error
+        try:
+            connection.send_messages([email])
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            if not keeps_session(error):
+                close_quietly(connection)
+            if stale_possible and not opened and isinstance(error, DROPPED):
+                # A connection kept from an earlier batch that the server dropped while it was
+                # idle (its timeout, a restart): the message goes once more, on a new one.
+                return self._send_one(connection, email, started, stale_possible=False)
+            kind = classify_smtp_error(error)
+            return self.result(kind, started, error=f"{type(error).__name__}: {error}")  # type: ignore[arg-type]
+        return self.result("ok", started, provider_message_id=email.extra_headers["Message-ID"])
+
+
+class Unavailable(Exception):
+    """The connection could not be opened: the server is down or refuses us."""
+
+
+def keeps_session(error: Exception) -> bool:
+    """A refusal (other than 421, "closing") leaves the SMTP session usable for the next message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
 
 
 class ConsoleEmailProvider(SmtpEmailProvider):
-    """Prints each email to stdout: for `make run` on a laptop with no mail server."""
+    """Prints each email to stdout: for `make run` on a laptop with no mail server. One
+    "connection", made per batch, so emails print whole, in order, to the stdout of the moment."""
 
     name: ClassVar[str] = "console"
     backend: ClassVar[str] = "django.core.mail.backends.console.EmailBackend"
+
+    def connections(self) -> int:
+        return 1
+
+    def idle_seconds(self) -> float:
+        return 0.0

@@ -1,8 +1,10 @@
 """A real SMTP server (aiosmtpd) with optional STARTTLS and AUTH, recipient rejection,
-temporary failures, and a record of which connection carried each message."""
+temporary failures, a record of which connection carried each message, of the connections
+opened and politely closed (QUIT), and a way to drop every open connection."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import threading
 from email import message_from_bytes
@@ -10,7 +12,7 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from core.embedded_nats import free_port
 from tests.fakes.tls import LocalCert
@@ -41,6 +43,24 @@ class _Handler:
             self.server.tls.append(session.ssl is not None)
         return "250 OK"
 
+    async def handle_QUIT(self, server: Any, session: Session, envelope: Envelope) -> str:
+        with self.server.lock:
+            self.server.quits += 1
+        return "221 Bye"
+
+
+class _TrackingController(Controller):
+    """Keeps each connection's protocol, so the server can drop them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[SMTP] = []
+
+    def factory(self) -> SMTP:
+        session = super().factory()
+        self.sessions.append(session)
+        return session
+
 
 class SmtpServer:
     """``SmtpServer(cert=..., credentials=("user", "pw"))`` requires STARTTLS and AUTH."""
@@ -54,6 +74,7 @@ class SmtpServer:
         self.tls: list[bool] = []
         self.reject: set[str] = set()
         self.fail_next = 0
+        self.quits = 0
         self.credentials = credentials
         options: dict[str, Any] = {}
         if cert is not None:
@@ -62,7 +83,7 @@ class SmtpServer:
             options.update(tls_context=context, require_starttls=True)
         if credentials is not None:
             options.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=True)
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
+        self.controller = _TrackingController(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
 
     def _authenticate(
         self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -75,6 +96,25 @@ class SmtpServer:
 
     def start(self) -> None:
         self.controller.start()
+        self.controller.sessions.clear()  # the connection start() makes to check it listens
 
     def stop(self) -> None:
         self.controller.stop()
+
+    @property
+    def opened(self) -> int:
+        """Connections accepted so far."""
+        return len(self.controller.sessions)
+
+    def drop_connections(self) -> None:
+        """Close every open connection from the server's side, as an idle timeout or a restart
+        does, and return once they are closed."""
+
+        def drop() -> None:
+            for session in self.controller.sessions:
+                if session.transport is not None:
+                    session.transport.close()
+
+        self.controller.loop.call_soon_threadsafe(drop)
+        # A no-op queued behind ``drop`` on the server's loop: once it ran, ``drop`` has too.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.controller.loop).result(timeout=5)

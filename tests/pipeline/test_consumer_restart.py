@@ -119,20 +119,22 @@ LEDGERS = pytest.mark.parametrize("ledger_env", [{}, {"REDIS_URL": ""}], ids=["r
 
 
 @LEDGERS
-async def test_email_worker_killed_mid_batch_resends_only_the_email_in_flight(
+async def test_email_worker_killed_mid_batch_resends_only_the_emails_in_flight(
     streams: None, event_body: Callable[..., dict[str, Any]], smtp_sink: SmtpSink, ledger_env: dict[str, str]
 ) -> None:
-    """Killed at the 30th email, mid-way through its second batch of 20: the ten emails of that
-    batch the server had accepted are recorded, so the next worker settles them as sent
-    without a second SMTP transaction; only the one in flight at the kill may go again."""
+    """Killed at the 30th email, mid-way through its second batch of 20 (over two SMTP
+    connections): the ten emails of that batch the server had accepted are recorded, so the
+    next worker settles them as sent without a second SMTP transaction; only the one in
+    flight on each connection at the kill may go again."""
     await _route_events(event_body, "killed-email-worker", "email")
     env = {
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_sink.port),
         "RELAY_FETCH_BATCH": "20",
+        "RELAY_EMAIL_CONNECTIONS": "2",
         **ledger_env,
     }
-    smtp_sink.delay = 0.05  # a batch of 20 takes a second: the kill lands inside one
+    smtp_sink.delay = 0.1  # a batch of 20 takes a second: the kill lands inside one
 
     worker = start_manage("consume", "deliver", "--channel", "email", **env)
     try:
@@ -150,7 +152,7 @@ async def test_email_worker_killed_mid_batch_resends_only_the_email_in_flight(
         _stop(worker, signal.SIGTERM)
     copies = smtp_sink.by_header("X-Relay-Delivery-Id")
     assert len(copies) == EVENTS
-    assert sum(len(c) - 1 for c in copies.values()) <= 1  # raw resends: the email in flight at most
+    assert sum(len(c) - 1 for c in copies.values()) <= 2  # raw resends: one in flight per connection
     attempts = DeliveryAttempt.objects.filter(delivery__channel="email", outcome="ok")
     assert await attempts.acount() == EVENTS
     recovered = await attempts.filter(error=RECOVERED).acount()

@@ -13,6 +13,7 @@ from core.embedded_nats import free_port
 from deliveries.models import DeadLetter
 from pipeline.providers.base import OutboundMessage
 from pipeline.providers.email import SmtpEmailProvider
+from tests.conftest import wait_until
 from tests.factories import SubscriberFactory
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.tls import self_signed_localhost
@@ -57,21 +58,89 @@ async def test_email_is_multipart_with_one_click_unsubscribe_header(
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-async def test_batch_is_sent_over_one_smtp_connection(smtp_server: SmtpServer) -> None:
-    results = await SmtpEmailProvider().send_batch([outbound(n, f"u{n}@example.com") for n in range(5)])
-
-    assert [r.kind for r in results] == ["ok"] * 5
-    assert sorted(m["To"] for m in smtp_server.messages) == [f"u{n}@example.com" for n in range(5)]
-    assert len(set(smtp_server.connections)) == 1
+def batch(first: int, n: int) -> list[OutboundMessage]:
+    return [outbound(i, f"u{i}@example.com") for i in range(first, first + n)]
 
 
-async def test_refused_recipient_fails_alone_and_the_batch_goes_on(smtp_server: SmtpServer) -> None:
+def recipients(server: SmtpServer) -> list[str]:
+    return sorted(str(m["To"]) for m in server.messages)
+
+
+async def test_batch_goes_over_several_connections_kept_open_for_the_next_batch(
+    smtp_server: SmtpServer, settings: Any
+) -> None:
+    settings.RELAY_EMAIL_CONNECTIONS = 3
+    provider = SmtpEmailProvider()
+
+    first = await provider.send_batch(batch(0, 9))
+    second = await provider.send_batch(batch(9, 9))
+
+    assert [r.kind for r in first + second] == ["ok"] * 18
+    assert recipients(smtp_server) == sorted(f"u{i}@example.com" for i in range(18))
+    assert len(set(smtp_server.connections)) == 3
+    assert smtp_server.opened == 3 and smtp_server.quits == 0
+
+
+async def test_each_acceptance_is_reported_once_with_its_message(smtp_server: SmtpServer) -> None:
+    accepted: list[tuple[int, str]] = []
+    messages = batch(0, 10)
+
+    results = await SmtpEmailProvider().send_batch(
+        messages, lambda message, result: accepted.append((message.delivery_id, result.provider_message_id))
+    )
+
+    assert sorted(accepted) == [
+        (m.delivery_id, r.provider_message_id) for m, r in zip(messages, results, strict=True)
+    ]
+    assert {str(m["Message-ID"]) for m in smtp_server.messages} == {r.provider_message_id for r in results}
+
+
+async def test_connections_the_server_dropped_between_batches_are_replaced(
+    smtp_server: SmtpServer, settings: Any
+) -> None:
+    settings.RELAY_EMAIL_CONNECTIONS = 2
+    provider = SmtpEmailProvider()
+    await provider.send_batch(batch(0, 4))
+
+    smtp_server.drop_connections()
+    results = await provider.send_batch(batch(4, 4))
+
+    assert [r.kind for r in results] == ["ok"] * 4
+    # Nothing lost, nothing twice: the dropped connections carried nothing of the second batch.
+    assert recipients(smtp_server) == sorted(f"u{i}@example.com" for i in range(8))
+    assert smtp_server.opened == 4
+
+
+async def test_idle_connections_are_closed(smtp_server: SmtpServer, settings: Any) -> None:
+    settings.RELAY_EMAIL_CONNECTIONS, settings.RELAY_EMAIL_IDLE_SECONDS = 2, 0.1
+    provider = SmtpEmailProvider()
+    await provider.send_batch(batch(0, 4))
+
+    await wait_until(lambda: smtp_server.quits == 2)
+    results = await provider.send_batch(batch(4, 2))
+
+    assert [r.kind for r in results] == ["ok", "ok"] and smtp_server.opened == 4
+
+
+async def test_refused_recipient_fails_alone_and_the_session_goes_on(
+    smtp_server: SmtpServer, settings: Any
+) -> None:
+    settings.RELAY_EMAIL_CONNECTIONS = 1
     smtp_server.reject.add("u1@example.com")
 
-    results = await SmtpEmailProvider().send_batch([outbound(n, f"u{n}@example.com") for n in range(3)])
+    results = await SmtpEmailProvider().send_batch(batch(0, 3))
 
     assert [r.kind for r in results] == ["ok", "permanent", "ok"]
-    assert len(smtp_server.messages) == 2 and len(set(smtp_server.connections)) == 1
+    assert len(smtp_server.messages) == 2 and smtp_server.opened == 1
+
+
+async def test_server_down_fails_the_batch_transiently_at_once(settings: Any) -> None:
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", free_port(), False
+
+    results = await SmtpEmailProvider().send_batch(batch(0, 10))
+
+    assert {r.kind for r in results} == {"transient"}
+    assert all(r.error.startswith("smtp_unavailable: ") for r in results)
 
 
 async def test_email_through_starttls_with_auth(
