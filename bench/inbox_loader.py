@@ -126,6 +126,8 @@ def _series() -> str:
 
 def _cycle(number: str, values: tuple[str, ...]) -> SQL:
     """The values in turn as ``number`` counts up."""
+    if len(values) == 1:
+        return "%s", list(values)
     cases = " ".join(f"WHEN {i} THEN %s" for i in range(len(values) - 1))
     return f"CASE {number} %% {len(values)} {cases} ELSE %s END", list(values)
 
