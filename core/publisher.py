@@ -75,26 +75,60 @@ class JetStreamSender:
             return self._js
 
     async def publish_many(self, items: Sequence[Item]) -> list[PubAck | Exception]:
-        """Publish concurrently; each result is a PubAck or the exception for that item."""
+        """Publish every item with its ack awaited all at once; each result is a PubAck or the
+        exception for that item.
+
+        ``publish_async`` sends each message with a reply subject under one shared inbox; a
+        request per message (``js.publish``) made a future, a task and a timer for each, which
+        ``make bench`` put at a third of the API's CPU in the batch phase (docs/BENCHMARKS.md).
+        An ack missing at the deadline is an error for that item: nothing is assumed stored.
+        """
         try:
             js = await self._context()
         except PublishUnavailable as error:
             return [error for _ in items]
-        timeout = float(settings.RELAY_PUBLISH_TIMEOUT)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(settings.RELAY_PUBLISH_TIMEOUT)
+        sent: list[asyncio.Future[PubAck] | Exception] = []
+        try:
+            for subject, payload, msg_id in items:
+                if loop.time() >= deadline:  # sending stalled (too many acks pending): stop here
+                    break
+                sent.append(await self._send(js, subject, payload, msg_id))
+            waiting = [ack for ack in sent if isinstance(ack, asyncio.Future)]
+            if waiting:
+                await asyncio.wait(waiting, timeout=max(deadline - loop.time(), 0.0))
+        finally:
+            for ack in sent:  # also when cancelled: an ack nobody awaits must not hold a slot
+                if isinstance(ack, asyncio.Future) and not ack.done():
+                    ack.cancel()
+        unsent = PublishUnavailable("JetStream did not accept the message in time")
+        return [_outcome(ack) for ack in sent] + [unsent for _ in items[len(sent) :]]
 
-        async def one(subject: str, payload: bytes, msg_id: str) -> PubAck | Exception:
-            try:
-                return await js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id})
-            except Exception as error:  # each item reports its own outcome
-                return PublishUnavailable(f"{type(error).__name__}: {error}")
-
-        if len(items) == 1:
-            return [await one(*items[0])]
-        return list(await asyncio.gather(*(one(*item) for item in items)))
+    @staticmethod
+    async def _send(
+        js: JetStreamContext, subject: str, payload: bytes, msg_id: str
+    ) -> asyncio.Future[PubAck] | Exception:
+        try:
+            return await js.publish_async(subject, payload, headers={"Nats-Msg-Id": msg_id})
+        except Exception as error:  # each item reports its own outcome
+            return PublishUnavailable(f"{type(error).__name__}: {error}")
 
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
+
+
+def _outcome(ack: asyncio.Future[PubAck] | Exception) -> PubAck | Exception:
+    """One item's result once the wait is over: its PubAck, or why it is not known stored."""
+    if isinstance(ack, Exception):
+        return ack
+    if ack.cancelled():
+        return PublishUnavailable("JetStream did not acknowledge in time")
+    error = ack.exception()
+    if error is not None:
+        return PublishUnavailable(f"{type(error).__name__}: {error}")
+    return ack.result()
 
 
 class Publisher:

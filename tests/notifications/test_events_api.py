@@ -277,6 +277,43 @@ def test_batch_of_500_is_accepted_and_501_refused(api: APIClient, event_body: Ev
     assert "events" in too_many.json()["errors"]
 
 
+def test_batch_resent_after_the_cache_forgets_is_told_duplicate_by_jetstream(
+    api: APIClient, event_body: EventBody
+) -> None:
+    from django.core.cache import cache
+
+    events = [event_body() for _ in range(20)]
+    first = api.post("/api/events/batch", {"events": events}, format="json").json()
+    assert [item["code"] for item in first["results"]] == [202] * 20
+    before = stream_messages()
+    cache.clear()  # neither the cache nor the Event table (no ingest here) knows them now
+    again = api.post("/api/events/batch", {"events": events}, format="json").json()
+    assert [(item["code"], item.get("duplicate")) for item in again["results"]] == [(200, True)] * 20
+    assert again["accepted"] == 20
+    assert stream_messages() == before
+
+
+def test_batch_with_nats_unreachable_answers_503_per_item_and_a_retry_is_accepted(
+    api: APIClient, event_body: EventBody, settings: Any
+) -> None:
+    events = [event_body() for _ in range(5)]
+    reachable = settings.NATS_URL
+    settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
+    response = api.post("/api/events/batch", {"events": events}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (0, 5)
+    for item in body["results"]:
+        assert (item["code"], item["status"]) == (503, "unavailable")
+        assert item["retryAfter"] == settings.RELAY_RETRY_AFTER_SECONDS
+
+    settings.NATS_URL = reachable
+    before = stream_messages()
+    retry = api.post("/api/events/batch", {"events": events}, format="json").json()
+    assert [item["code"] for item in retry["results"]] == [202] * 5, "a 503 must not leave ids claimed"
+    assert stream_messages() == before + 5
+
+
 def test_get_unknown_event_is_a_404(api: APIClient) -> None:
     assert api.get("/api/events/nope").status_code == 404
 
