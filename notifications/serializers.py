@@ -124,7 +124,16 @@ class EventSerializer(StrictSerializer):
 @extend_schema_field(EventSerializer)
 class EventBodyField(serializers.DictField):
     """An event body, checked later by ``EventSerializer`` itself (each batch item on its own,
-    so one bad item does not fail the batch); an event in the schema."""
+    so one bad item does not fail the batch); an event in the schema.
+
+    Only its being an object is checked here, and it is passed on as parsed: ``DictField``
+    would copy it key by key through a child field, a tenth of the batch endpoint's time.
+    """
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return data
 
 
 class EventBatchSerializer(StrictSerializer):

@@ -277,6 +277,32 @@ def test_batch_of_500_is_accepted_and_501_refused(api: APIClient, event_body: Ev
     assert "events" in too_many.json()["errors"]
 
 
+def test_an_event_id_twice_in_one_batch_is_stored_once(api: APIClient, event_body: EventBody) -> None:
+    first = event_body()
+    before = stream_messages()
+    events = [first, first, {**first, "priority": "low"}]
+    results = api.post("/api/events/batch", {"events": events}, format="json").json()["results"]
+    assert [(item["code"], item.get("duplicate")) for item in results] == [
+        (202, None),
+        (200, True),
+        (409, None),
+    ]
+    assert results[2]["existingFingerprint"] != results[2]["requestFingerprint"]
+    assert stream_messages() == before + 1
+
+
+def test_a_batch_item_that_is_not_an_object_fails_the_request(api: APIClient, event_body: EventBody) -> None:
+    before = stream_messages()
+    response = api.post(
+        "/api/events/batch", {"events": [event_body(), ["not", "an", "event"]]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["events"] == {
+        "1": ['Expected a dictionary of items but got type "list".']
+    }
+    assert stream_messages() == before
+
+
 def test_batch_resent_after_the_cache_forgets_is_told_duplicate_by_jetstream(
     api: APIClient, event_body: EventBody
 ) -> None:
