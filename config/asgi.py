@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels (served by uvicorn or daphne)."""
 
+import gc
 import os
 
 import django
@@ -21,3 +22,9 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+# Everything loaded at start-up lives as long as the process: moved out of the collector's
+# sight, a full collection no longer walks it. A batch request allocates enough objects to set
+# off collections over the whole heap, a tenth of the API's CPU per event (measured with
+# gc.callbacks, docs/BENCHMARKS.md).
+gc.freeze()
