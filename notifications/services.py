@@ -8,6 +8,7 @@ three layers: the cache (fast, covers the gap until ingest has written the row),
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -153,8 +154,8 @@ def accept_events(validated_events: list[dict[str, Any]]) -> list[Acceptance]:
         elif ack.duplicate:
             result.outcome, result.existing_fingerprint = "duplicate", result.fingerprint
     _release([result.event_id for result in results if result.outcome == "unavailable"])
-    for result in results:
-        metrics.EVENTS_RECEIVED.labels(result.outcome).inc()
+    for outcome, count in Counter(result.outcome for result in results).items():
+        metrics.EVENTS_RECEIVED.labels(outcome).inc(count)
     return results
 
 
