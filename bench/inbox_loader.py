@@ -24,7 +24,7 @@ from deliveries.models import Decision, Delivery, DeliveryStatus, DeliveryTransi
 from deliveries.reasons import Reason
 from notifications.models import Event, Notification, Subscriber
 from realtime import counters
-from realtime.models import InboxMessage
+from realtime.models import InboxCounter, InboxMessage
 
 # Share of the loaded messages in each state (a lived-in inbox: mostly read, a few archived).
 # Cycles of pairwise coprime lengths (and coprime with the history's three event types), so the
@@ -321,15 +321,18 @@ def _insert_timelines(mine: SQL) -> None:
 
 
 def _finish(subscriber_ids: list[int]) -> None:
-    """Counters recomputed from the rows; statistics refreshed."""
+    """Counters recomputed from the rows; on PostgreSQL the tables vacuumed and analysed, as
+    old rows would have been long ago: otherwise autovacuum (which PostgreSQL starts after
+    many inserts) and the first reads setting the rows' hint bits would land in what is
+    measured next."""
     if connection.vendor != "postgresql":
         counters.repair(subscriber_ids)
         return
     with ThreadPoolExecutor(REPAIR_THREADS) as pool:
         list(pool.map(_repair, [subscriber_ids[i::REPAIR_THREADS] for i in range(REPAIR_THREADS)]))
-    tables = (Event, Notification, Delivery, DeliveryTransition, InboxMessage, Subscriber)
+    tables = (Event, Notification, Delivery, DeliveryTransition, InboxMessage, InboxCounter, Subscriber)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(_table(model) for model in tables)}")
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(_table(model) for model in tables)}")
 
 
 def _repair(subscriber_ids: list[int]) -> None:
