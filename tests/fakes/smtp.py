@@ -35,6 +35,10 @@ class _Handler:
             if self.server.fail_next > 0:
                 self.server.fail_next -= 1
                 return "451 4.3.0 Try again later"
+            if self.server.crash_at is not None and len(self.server.messages) >= self.server.crash_at:
+                self.server.crash_at = None
+                self.server.close_connections()  # this message is not kept, nor answered
+                return "421 4.3.2 Shutting down"
             content = envelope.original_content or envelope.content
             assert isinstance(content, bytes)
             self.server.messages.append(message_from_bytes(content))
@@ -74,6 +78,7 @@ class SmtpServer:
         self.tls: list[bool] = []
         self.reject: set[str] = set()
         self.fail_next = 0
+        self.crash_at: int | None = None  # drop every connection at the DATA after this many kept
         self.quits = 0
         self.credentials = credentials
         options: dict[str, Any] = {}
@@ -106,15 +111,16 @@ class SmtpServer:
         """Connections accepted so far."""
         return len(self.controller.sessions)
 
+    def close_connections(self) -> None:
+        """On the server's loop: close every open connection."""
+        for session in self.controller.sessions:
+            if session.transport is not None:
+                session.transport.close()
+
     def drop_connections(self) -> None:
         """Close every open connection from the server's side, as an idle timeout or a restart
         does, and return once they are closed."""
 
-        def drop() -> None:
-            for session in self.controller.sessions:
-                if session.transport is not None:
-                    session.transport.close()
-
-        self.controller.loop.call_soon_threadsafe(drop)
+        self.controller.loop.call_soon_threadsafe(self.close_connections)
         # A no-op queued behind ``drop`` on the server's loop: once it ran, ``drop`` has too.
         asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.controller.loop).result(timeout=5)

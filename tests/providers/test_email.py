@@ -111,6 +111,28 @@ async def test_connections_the_server_dropped_between_batches_are_replaced(
     assert smtp_server.opened == 4
 
 
+async def test_server_dying_mid_batch_fails_only_what_it_did_not_take(
+    smtp_server: SmtpServer, settings: Any
+) -> None:
+    """Every connection is dropped at the 9th email of 40 (4 connections): the email each
+    connection had in flight or sent next fails transiently, the rest go on new connections,
+    and everything reported accepted is at the server, once. The server may also have kept an
+    email whose 250 it never sent (SMTP's one ambiguity): that one is among the failed."""
+    settings.RELAY_EMAIL_CONNECTIONS = 4
+    smtp_server.crash_at = 8
+    accepted: list[str] = []
+    messages = batch(0, 40)
+
+    results = await SmtpEmailProvider().send_batch(messages, lambda m, r: accepted.append(m.to))
+
+    ok = {m.to for m, r in zip(messages, results, strict=True) if r.ok}
+    failed = {m.to: r for m, r in zip(messages, results, strict=True) if not r.ok}
+    assert 1 <= len(failed) <= 4 and {r.kind for r in failed.values()} == {"transient"}
+    assert sorted(accepted) == sorted(ok)
+    kept = recipients(smtp_server)
+    assert len(kept) == len(set(kept)) and ok <= set(kept) <= ok | set(failed)
+
+
 async def test_idle_connections_are_closed(smtp_server: SmtpServer, settings: Any) -> None:
     settings.RELAY_EMAIL_CONNECTIONS, settings.RELAY_EMAIL_IDLE_SECONDS = 2, 0.1
     provider = SmtpEmailProvider()
