@@ -270,6 +270,8 @@ if os.environ.get("EMAIL_URL"):
     globals().update(parse_email_url(os.environ["EMAIL_URL"]))
 # django-templated-email template (under templates/templated_email/) every email renders through.
 RELAY_EMAIL_TEMPLATE = os.environ.get("RELAY_EMAIL_TEMPLATE", "relay/default")
+# The message class django-templated-email builds a plain + HTML email with.
+TEMPLATED_EMAIL_EMAIL_MULTIALTERNATIVES_CLASS = "pipeline.providers.email.RelayEmailMessage"
 # SMTP connections an email worker sends a batch over at once, kept open between batches
 # (pipeline/providers/smtp_pool.py), and closed after this many seconds unused.
 RELAY_EMAIL_CONNECTIONS = int(os.environ.get("RELAY_EMAIL_CONNECTIONS", "4"))
