@@ -202,7 +202,17 @@ async def serving(app: Any) -> AsyncIterator[str]:
     """An ASGI app (or its import path) on a free port, served in this event loop meanwhile."""
     port = free_port()
     server = _TestServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            # uvicorn closes a connection idle for 5 s by default. The server shares the test's
+            # busy loop, so that close can cross a request the client is sending on the
+            # pooled connection (httpx.ReadError): keep idle connections as a load balancer would.
+            timeout_keep_alive=120,
+        )
     )
     task = asyncio.create_task(server.serve())
     for _ in range(200):
