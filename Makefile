@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# pytest-xdist processes for `make test` (tests/conftest.py: the heavy tests take one of them)
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench lint schema format typecheck migrate lock clean
 
@@ -30,7 +32,7 @@ run: $(VENV)/.runtime-installed
 ## test: the whole suite, on PostgreSQL/Redis/NATS at 127.0.0.1 when they answer (CI=true requires them)
 test: $(VENV)/.installed
 	@env_lines=$$($(PY) scripts/service_env.py) || exit 1; eval "$$env_lines"; \
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## bench: throughput and latency against the JetStream ceiling (docs/BENCHMARKS.md)
 bench: $(VENV)/.installed

@@ -32,6 +32,40 @@ from workflows.selectors import workflows_changed
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Tests that load both cores for many seconds each: kills, outages, hundreds of events.
+HEAVY = (
+    "tests/reliability/",
+    "tests/cluster/",
+    "tests/bench/",
+    "tests/pipeline/test_consumer_restart.py",
+    "tests/pipeline/test_in_app_order.py",
+    "tests/workflows/test_digest_concurrency.py",
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs two pytest-xdist workers: one takes the heavy tests, one after another,
+    while the other works through the rest. Two fault tests side by side would each get half
+    the cores their timeouts were set for."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class HeavyTogether(LoadScopeScheduling):
+        """Every heavy test in one unit of work; every other test a unit of its own."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "heavy" if nodeid.startswith(HEAVY) else nodeid
+
+    return HeavyTogether(config, log)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """The heavy tests first (after pytest-django's ordering), so their worker starts on them
+    at once rather than when the rest is nearly done."""
+    yield
+    heavy = [item for item in items if item.nodeid.startswith(HEAVY)]
+    chosen = set(heavy)
+    items[:] = heavy + [item for item in items if item not in chosen]
 
 
 @pytest.fixture(scope="session")
@@ -290,3 +324,5 @@ def _end_worker_connections(django_db_setup: None, django_db_blocker: Any) -> It
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
