@@ -6,7 +6,9 @@ cannot give that: two workers take neighbouring batches and either may commit fi
 nak'ed message comes back after later ones. So each subscriber's messages go to one of
 ``RELAY_IN_APP_PARTITIONS`` subjects (``core.names``), each with its own durable consumer,
 and each partition has one owner, which handles one batch at a time and settles it
-(acked, or retried in place) before it fetches the next.
+(acked, or retried in place) before it fetches the next. A worker hands the batches its
+partitions hold at the same moment to the stage as one (``Combined``): ordered, yet batched
+as one shared consumer would be.
 
 Who owns a partition: a PostgreSQL advisory lock per partition, held at session level on a
 connection of its own. The lease lasts exactly as long as the worker: the server drops the
@@ -186,6 +188,72 @@ async def previous_owner_done(js: JetStreamContext, stream: str, durable: str, s
         await pause(stop, 0.2)
 
 
+Waiting = tuple[list[Msg], "asyncio.Future[None]"]  # a partition's batch, and how it ended
+
+
+class Combined:
+    """The batches of a worker's partitions handed to the stage together, as one batch.
+
+    Each partition settles its batch before it fetches the next, so at a modest rate every
+    partition holds a message or two and a stage call per partition would pay a batch's fixed
+    cost (the database trips, the pushes) for each. Instead, whatever batches are waiting when
+    the stage is free go to it as one (up to ``limit`` messages), each partition's messages
+    together and in their order, and a partition learns how its own part ended: done, the
+    part of a ``RetryInOrder`` that is its own, or the batch's error. Order holds because
+    a subscriber's messages all come from one partition, and a partition hands over one batch
+    at a time.
+    """
+
+    def __init__(self, handler: Handler, limit: int) -> None:
+        self._handler = handler
+        self._limit = limit
+        self._waiting: list[Waiting] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def handle(self, msgs: list[Msg], ctx: StageContext) -> None:
+        """Hand ``msgs`` over with whatever else is waiting; returns (or raises) when settled."""
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((msgs, settled))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain(ctx))
+        await settled
+
+    async def _drain(self, ctx: StageContext) -> None:
+        structlog.contextvars.unbind_contextvars("consumer")  # it serves every partition
+        while self._waiting:
+            group: list[Waiting] = []
+            count = 0
+            while self._waiting and (not group or count + len(self._waiting[0][0]) <= self._limit):
+                group.append(self._waiting.pop(0))
+                count += len(group[-1][0])
+            await self._settle(group, ctx)
+
+    async def _settle(self, group: list[Waiting], ctx: StageContext) -> None:
+        try:
+            await self._handler([msg for msgs, _ in group for msg in msgs], ctx)
+        except RetryInOrder as retry:
+            held = {id(msg) for msg in retry.msgs}
+            for msgs, settled in group:
+                own = [msg for msg in msgs if id(msg) in held]
+                _end(settled, RetryInOrder(own, retry.delay) if own else None)
+        except Exception as error:
+            for _, settled in group:
+                _end(settled, error)
+        else:
+            for _, settled in group:
+                _end(settled, None)
+
+
+def _end(settled: asyncio.Future[None], error: BaseException | None) -> None:
+    """Tell a partition how its part ended, unless it stopped waiting (cancelled)."""
+    if settled.done():
+        return
+    if error is None:
+        settled.set_result(None)
+    else:
+        settled.set_exception(error)
+
+
 async def handle_in_order(
     label: str, batch: list[Msg], handler: Handler, ctx: StageContext, stop: asyncio.Event
 ) -> None:
@@ -272,6 +340,7 @@ async def run_partitioned(
     interval = float(settings.RELAY_PARTITION_CHECK_INTERVAL)
     nc = await nats_client.connect(f"relay-{label}")
     ctx = StageContext(js=nc.jetstream(), names=n, ordered=True)
+    handler = Combined(handler, batch).handle
     leases = leases_for(n, channel)
     running: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
     consuming_partitions, announced = 0, False
