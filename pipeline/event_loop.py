@@ -9,9 +9,10 @@ runs the same code.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from core import heap
 
 T = TypeVar("T")
 
@@ -22,13 +23,8 @@ except ImportError:  # pragma: no cover - Windows
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on uvloop when available.
-
-    What is loaded by now (Django, the apps, the providers' SDKs) lives as long as the process:
-    frozen out of the collector's sight, the collections a batch's ORM objects set off no
-    longer walk it (as ``config/asgi.py`` does for the API).
-    """
-    gc.freeze()
+    """``asyncio.run`` on uvloop when available, the collector set as the API's (``core.heap``)."""
+    heap.settle()
     if uvloop is not None:
         return uvloop.run(main)
     return asyncio.run(main)
