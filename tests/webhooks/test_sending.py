@@ -132,7 +132,8 @@ async def test_failures_retry_on_the_schedule_with_the_same_webhook_id(
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
     # Each retry waits its step of the schedule, less at most the jitter (10 %).
     assert all(gap >= step * 0.9 for gap, step in zip(gaps, fast_schedule, strict=False)), gaps
-    (message,) = await logged(api, endpoint["id"], "?status=delivered")
+    # The 200 is recorded after the receiver answered it: wait for the record.
+    (message,) = await wait_until(lambda: logged(api, endpoint["id"], "?status=delivered"))
     assert [a["statusCode"] for a in message["attemptLog"]] == [500, 503, 429, 200]
     assert message["attempts"] == 4
 
