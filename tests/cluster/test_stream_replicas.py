@@ -106,9 +106,19 @@ def test_live_r1_streams_are_scaled_to_r3_in_place_and_back_and_keep_their_messa
     assert set(streams_state(cluster.url).values()) == {(1, 1)}
 
     async def publish() -> None:
+        """Retried while the new stream's subjects reach every node (no responders meanwhile)."""
         nc = await nats.connect(cluster.urls)
-        await nc.jetstream().publish(names().subject("relay.events.kept"), b"{}")
-        await nc.close()
+        try:
+            for attempt in range(50):
+                try:
+                    await nc.jetstream().publish(names().subject("relay.events.kept"), b"{}")
+                    return
+                except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
+                    if attempt == 49:
+                        raise
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
 
     asyncio.run(publish())
     settings.RELAY_STREAM_REPLICAS = 3
