@@ -13,6 +13,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.cache import cache
 from django.core.signals import request_started
 from django.urls import resolve
 from prometheus_client import REGISTRY
@@ -203,6 +204,22 @@ def test_a_key_over_its_rate_gets_a_429_with_retry_after_and_its_event_id_stays_
 
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     assert api.post("/api/events", body, format="json").status_code == 202, "a 429 claims nothing"
+
+
+@pytest.mark.skipif(not hasattr(cache, "ttl"), reason="needs the Redis cache (window expiry)")
+def test_a_rate_windows_counter_counts_each_request_and_expires_with_its_window(
+    api: APIClient, event_body: EventBody, settings: Any
+) -> None:
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "api_key": "50/m"},
+    }
+    for _ in range(3):
+        assert api.post("/api/events", event_body(), format="json").status_code == 202
+    (key,) = cache.keys("throttle:api_key:*")
+    assert cache.get(key) == 3
+    assert 0 < cache.ttl(key) <= 61  # gone after its window (+1 s): counters never pile up
 
 
 def requests_counted_by_middleware(path: str) -> float:
