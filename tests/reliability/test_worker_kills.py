@@ -49,27 +49,36 @@ KILL_EVERY = tuple(float(s) for s in os.environ.get("RELAY_RELIABILITY_KILL_EVER
 # requests), and the second test with batches ten times larger: re-sending a batch on a kill
 # breaks the bound, re-sending the calls in flight does not.
 CONCURRENCY = 4
+MIN_ROUNDS = 2  # kills that land mid-stream whatever the machine's speed (kill_until_sent)
 
 
 async def kill_until_sent(
     workers: list[Worker],
     target: int,
-    every: tuple[float, float],
     timeout: float,
+    every: tuple[float, float] = KILL_EVERY,
     rounds: int | None = None,
 ) -> tuple[int, int]:
-    """SIGKILL and restart every worker, a random ``every`` seconds after they are all up again,
-    until ``target`` deliveries are sent (at most ``rounds`` times); the rounds and the seconds."""
+    """SIGKILL and restart every worker until ``target`` deliveries are sent; the rounds and the
+    seconds. Without ``rounds``, a random ``every`` seconds after they are all up again. Either
+    way the kills are also spread over the stream by progress, the k-th once k/(n + 1) of
+    ``target`` is sent (n: ``rounds``, else ``MIN_ROUNDS``) and the workers are up, so at least
+    n kills land mid-stream however fast the machine delivers; ``rounds`` also caps them."""
     done = sync_to_async(lambda: Delivery.objects.filter(status="sent").count())
     loop = asyncio.get_running_loop()
+    spread = rounds if rounds is not None else MIN_ROUNDS
     started, killed = loop.time(), 0
     next_kill: float | None = None
-    while await done() < target:
+    while (sent := await done()) < target:
         assert loop.time() - started < timeout, "not everything was delivered in time"
-        await asyncio.sleep(0.25)
-        if next_kill is None and (rounds is None or killed < rounds) and all(w.ready() for w in workers):
-            next_kill = loop.time() + random.uniform(*every)
-        if next_kill is not None and loop.time() >= next_kill:
+        await asyncio.sleep(0.1)
+        ready = all(w.ready() for w in workers)
+        due = killed < spread and ready and sent >= target * (killed + 1) / (spread + 1)
+        if rounds is None:
+            if next_kill is None and ready:
+                next_kill = loop.time() + random.uniform(*every)
+            due = due or (next_kill is not None and loop.time() >= next_kill)
+        if due:
             for worker in workers:
                 worker.signal(signal.SIGKILL)
                 worker.start()
@@ -98,7 +107,7 @@ async def test_deliver_workers_killed_every_few_seconds_deliver_every_event_exac
     async with stages("ingest", "route"):
         sent = await submit(event_bodies(event_body, subscribers, EVENTS, ["email", "in_app"], "kill"))
         assert len(sent) == EVENTS
-        rounds, elapsed = await kill_until_sent(workers, 2 * EVENTS, KILL_EVERY, timeout=300)
+        rounds, elapsed = await kill_until_sent(workers, 2 * EVENTS, timeout=300)
     kills = rounds * len(workers)
     await asyncio.sleep(4)  # longer than ack_wait: a copy redelivered after a kill would arrive now
     for worker in workers:
@@ -211,8 +220,8 @@ async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Email, SMS, push and webhook workers SIGKILLed together 1-2 s after they start consuming and
-    restarted, up to ``KILL_ROUNDS`` times; every call each provider's sink accepted is counted, not
+    """Email, SMS, push and webhook workers SIGKILLed together and restarted ``KILL_ROUNDS``
+    times, spread over the stream; every call each provider's sink accepted is counted, not
     collapsed by Message-ID or event.
 
     Each acceptance is recorded before the provider's connection makes its next call
@@ -246,7 +255,7 @@ async def test_killed_workers_resend_at_most_the_provider_calls_in_flight(
         sent = await submit(bodies)
         assert len(sent) == total
         rounds, elapsed = await kill_until_sent(
-            workers, len(channels) * total, (1.0, 2.0), timeout=150, rounds=KILL_ROUNDS
+            workers, len(channels) * total, timeout=150, rounds=KILL_ROUNDS
         )
     await asyncio.sleep(4)  # longer than ack_wait: a copy redelivered after a kill would arrive now
     for worker in workers:
