@@ -186,14 +186,20 @@ def test_other_media_types_are_refused_and_nothing_stored(api: APIClient, event_
     assert stream_messages() == before
 
 
+def set_api_key_rate(settings: Any, rate: str) -> dict[str, str]:
+    """The API keys' rate for this test (read on every request); returns the rates before."""
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "api_key": rate},
+    }
+    return rates
+
+
 def test_a_key_over_its_rate_gets_a_429_with_retry_after_and_its_event_id_stays_free(
     api: APIClient, event_body: EventBody, settings: Any
 ) -> None:
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "api_key": "2/h"},
-    }
+    rates = set_api_key_rate(settings, "2/h")
     codes = [api.post("/api/events", event_body(), format="json").status_code for _ in range(3)]
     assert codes == [202, 202, 429]
     body, before = event_body(), stream_messages()
@@ -210,11 +216,7 @@ def test_a_key_over_its_rate_gets_a_429_with_retry_after_and_its_event_id_stays_
 def test_a_rate_windows_counter_counts_each_request_and_expires_with_its_window(
     api: APIClient, event_body: EventBody, settings: Any
 ) -> None:
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "api_key": "50/m"},
-    }
+    set_api_key_rate(settings, "50/m")
     for _ in range(3):
         assert api.post("/api/events", event_body(), format="json").status_code == 202
     key_pk = ApiKey.objects.latest("pk").pk  # the api fixture's (other tests' counters may be there)
