@@ -62,7 +62,8 @@ async def test_a_delivery_status_arrives_signed_with_the_documented_payload(
         "reason": "",
     }
     assert request.headers["webhook-id"].startswith("msg_")
-    (message,) = await logged(api, endpoint["id"])
+    # The 200 is recorded after the receiver answered it: wait for the record.
+    (message,) = await wait_until(lambda: logged(api, endpoint["id"], "?status=delivered"))
     assert (message["status"], message["webhookId"], message["type"]) == (
         "delivered",
         request.headers["webhook-id"],
